@@ -1,0 +1,79 @@
+/**
+ * The `codexd` command line: parse argv, resolve the configuration, run one command, exit with its
+ * code. Thin on purpose: commands live in `src/cli/`, the daemon in `src/daemon.ts`.
+ */
+import { Result } from "effect"
+import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
+import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
+import { configCommand } from "./cli/configCommand.ts"
+import { commandHelp, generalHelp } from "./cli/help.ts"
+import { helpCommand } from "./cli/helpCommand.ts"
+import { configInputFromProcess, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
+
+const commands: ReadonlyArray<Command> = [configCommand, helpCommand(() => commands)]
+
+/** Every configuration setting is also a flag of every command. */
+const configFlags: FlagTable = Object.fromEntries(
+  settingKeys.map((key) => [settings[key].flag, { kind: "string", describe: settings[key].describe }]),
+)
+const helpFlag: FlagTable = { help: { kind: "boolean", describe: "show this command's help" } }
+
+const configFlagValues = (
+  flags: Readonly<Record<string, string | true>>,
+): Partial<Record<SettingKey, string>> => {
+  const values: Partial<Record<SettingKey, string>> = {}
+  for (const key of settingKeys) {
+    const value = flags[settings[key].flag]
+    if (typeof value === "string") values[key] = value
+  }
+  return values
+}
+
+export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<ExitCode> => {
+  const [name, ...rest] = argv
+  if (name === undefined || name === "--help" || name === "-h") {
+    io.out(generalHelp(commands))
+    return name === undefined ? ExitCode.usage : ExitCode.ok
+  }
+  const command = commands.find((c) => c.name === name)
+  if (command === undefined) {
+    io.err(`codexd: unknown command ${JSON.stringify(name)}; run \`codexd help\` for the list\n`)
+    return ExitCode.usage
+  }
+  const parsed = parseArgs(command.name, rest, { ...configFlags, ...helpFlag, ...command.flags })
+  if (Result.isFailure(parsed)) {
+    io.err(`codexd ${command.name}: ${parsed.failure.message}\n\n${commandHelp(command)}`)
+    return ExitCode.usage
+  }
+  const args = parsed.success
+  if (args.flags.help === true) {
+    io.out(commandHelp(command))
+    return ExitCode.ok
+  }
+  if (!command.needsConfig) return command.run({ args, io })
+  const config = resolveConfig(configInputFromProcess(configFlagValues(args.flags)))
+  if (Result.isFailure(config)) {
+    io.err(`codexd ${command.name}: ${config.failure.message}\n`)
+    return ExitCode.usage
+  }
+  return command.run({ args, io, config: config.success })
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2), processIo).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (error: unknown) => {
+      const message =
+        error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)
+      process.stderr.write(`codexd: ${message}\n`)
+      process.exitCode = ExitCode.failed
+    },
+  )
+}

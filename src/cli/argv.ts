@@ -1,0 +1,68 @@
+/**
+ * A small argv parser driven by a command's flag table, so that parsing and help can never disagree.
+ * Accepts `--name value`, `--name=value`, boolean `--name`, and `--` to end flags. Anything it does
+ * not know is a `UsageError` (exit 2) that names the offending word.
+ */
+import { Result, Schema } from "effect"
+
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String,
+  /** The command whose usage to show with the error, when known. */
+  command: Schema.NullOr(Schema.String),
+}) {}
+
+export interface FlagSpec {
+  readonly kind: "boolean" | "string"
+  readonly describe: string
+  /** Shown in help for string flags: `--since SEQ`. */
+  readonly placeholder?: string
+}
+
+export type FlagTable = Readonly<Record<string, FlagSpec>>
+
+export interface ParsedArgs {
+  readonly flags: Readonly<Record<string, string | true>>
+  readonly positionals: ReadonlyArray<string>
+}
+
+export const parseArgs = (
+  command: string,
+  args: ReadonlyArray<string>,
+  table: FlagTable,
+): Result.Result<ParsedArgs, UsageError> => {
+  const flags: Record<string, string | true> = {}
+  const positionals: Array<string> = []
+  const fail = (message: string) => Result.fail(new UsageError({ message, command }))
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i] as string
+    if (word === "--") {
+      positionals.push(...args.slice(i + 1))
+      break
+    }
+    if (!word.startsWith("--") || word === "--") {
+      if (word.startsWith("-") && word.length > 1 && word !== "-h") return fail(`unknown option ${word}`)
+      if (word === "-h") flags.help = true
+      else positionals.push(word)
+      continue
+    }
+    const eq = word.indexOf("=")
+    const name = eq === -1 ? word.slice(2) : word.slice(2, eq)
+    const spec = table[name]
+    if (spec === undefined) return fail(`unknown option --${name}`)
+    if (spec.kind === "boolean") {
+      if (eq !== -1) return fail(`--${name} takes no value`)
+      flags[name] = true
+      continue
+    }
+    if (eq !== -1) {
+      flags[name] = word.slice(eq + 1)
+      continue
+    }
+    const value = args[i + 1]
+    if (value === undefined)
+      return fail(`--${name} needs a value${spec.placeholder ? ` (${spec.placeholder})` : ""}`)
+    flags[name] = value
+    i += 1
+  }
+  return Result.succeed({ flags, positionals })
+}

@@ -1,0 +1,49 @@
+/** What a CLI command is: its name, its help, its own flags, and what it does. */
+import type { ResolvedConfig } from "../domain/config.ts"
+import type { FlagTable, ParsedArgs } from "./argv.ts"
+
+/** Exit codes (DESIGN §3): callers and scripts branch on these. */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  noDaemon: 3,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export interface CliIo {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+
+export interface CommandContext {
+  readonly args: ParsedArgs
+  readonly io: CliIo
+}
+
+export interface ConfiguredContext extends CommandContext {
+  /** Resolved from the config flags, env and defaults before the command runs. */
+  readonly config: ResolvedConfig
+}
+
+interface CommandInfo {
+  readonly name: string
+  readonly summary: string
+  readonly usage: string
+  readonly flags: FlagTable
+}
+
+/** Most commands need a valid configuration; `help` must work even when the environment is broken. */
+export type Command =
+  | (CommandInfo & {
+      readonly needsConfig: true
+      readonly run: (context: ConfiguredContext) => Promise<ExitCode>
+    })
+  | (CommandInfo & {
+      readonly needsConfig: false
+      readonly run: (context: CommandContext) => Promise<ExitCode>
+    })
+
+export const jsonFlag = {
+  json: { kind: "boolean", describe: "print exactly one JSON document on stdout" },
+} as const

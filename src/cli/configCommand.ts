@@ -1,0 +1,48 @@
+/** `codexd config [--json]`: the resolved configuration, for people or for programs. */
+import { settingKeys, settings } from "../config.ts"
+import type { ResolvedConfig } from "../domain/config.ts"
+import { type Command, ExitCode, jsonFlag } from "./command.ts"
+
+const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number]): string => {
+  switch (key) {
+    case "repoRoot":
+    case "stateRootDir":
+    case "logsRootDir":
+      return config.paths[key]
+    case "nodeId":
+    case "eventCacheSize":
+    case "smokeLifetimeMs":
+    case "runRetention":
+      return String(config[key])
+    case "localApiBase":
+    case "eventStreamPath":
+      return config.service[key]
+    case "childArgs":
+      return JSON.stringify(config.server.childArgs)
+    default:
+      return config.server[key]
+  }
+}
+
+export const renderConfig = (config: ResolvedConfig): string => {
+  const rows: Array<[string, string]> = settingKeys.map((key) => [settings[key].env, settingValue(config, key)])
+  rows.push(["version", config.version ?? "unknown"])
+  const width = Math.max(...rows.map(([name]) => name.length))
+  const lines = rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`)
+  lines.push("", "files:")
+  const pathWidth = Math.max(...Object.keys(config.paths).map((k) => k.length))
+  for (const [name, path] of Object.entries(config.paths)) lines.push(`  ${name.padEnd(pathWidth)}  ${path}`)
+  return `${lines.join("\n")}\n`
+}
+
+export const configCommand: Command = {
+  name: "config",
+  summary: "print the resolved configuration (flags > CODEXD_* env > defaults)",
+  usage: "codexd config [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: async ({ args, config, io }) => {
+    io.out(args.flags.json === true ? `${JSON.stringify(config, null, 2)}\n` : renderConfig(config))
+    return ExitCode.ok
+  },
+}

@@ -1,0 +1,67 @@
+/**
+ * The resolved configuration: what `codexd config --json` prints and what every service reads.
+ * Resolution (flags > env > defaults) lives in `src/config.ts`; this file only says what a valid
+ * resolved config looks like.
+ */
+import { Schema } from "effect"
+import { NonNegativeInt, PositiveInt } from "./json.ts"
+
+export const ServerMode = Schema.Literals(["app-server", "exec"])
+export type ServerMode = typeof ServerMode.Type
+
+export const ChildStrategy = Schema.Literals(["spawn", "external"])
+export type ChildStrategy = typeof ChildStrategy.Type
+
+export const RuntimePaths = Schema.Struct({
+  repoRoot: Schema.String,
+  logsRootDir: Schema.String,
+  stateRootDir: Schema.String,
+  logsDir: Schema.String,
+  stateDir: Schema.String,
+  structuredEventLogPath: Schema.String,
+  stdoutLogPath: Schema.String,
+  stderrLogPath: Schema.String,
+  identityPath: Schema.String,
+  daemonStatePath: Schema.String,
+  sessionRegistryPath: Schema.String,
+  runRegistryPath: Schema.String,
+  recentEventsPath: Schema.String,
+  /** Finished runs past the retention limit, one JSON line each. */
+  runArchivePath: Schema.String,
+  /** Holds the pid of the daemon that owns the state directory. */
+  lockPath: Schema.String,
+  /** Bearer token of the local API (mode 0600). */
+  apiTokenPath: Schema.String,
+  /** The daemon's own diagnostic log (pino JSON lines). */
+  daemonLogPath: Schema.String,
+})
+export type RuntimePaths = typeof RuntimePaths.Type
+
+export const ServerConfig = Schema.Struct({
+  mode: ServerMode,
+  endpoint: Schema.String,
+  childStrategy: ChildStrategy,
+  childCommand: Schema.String,
+  childArgs: Schema.Array(Schema.String),
+  childCwd: Schema.String,
+})
+export type ServerConfig = typeof ServerConfig.Type
+
+export const LocalServiceConfig = Schema.Struct({
+  eventStreamPath: Schema.String,
+  localApiBase: Schema.String,
+})
+export type LocalServiceConfig = typeof LocalServiceConfig.Type
+
+export const ResolvedConfig = Schema.Struct({
+  nodeId: Schema.String,
+  version: Schema.NullOr(Schema.String),
+  eventCacheSize: PositiveInt,
+  smokeLifetimeMs: PositiveInt,
+  /** Finished runs kept in the run registry before older ones move to the archive. */
+  runRetention: NonNegativeInt,
+  paths: RuntimePaths,
+  service: LocalServiceConfig,
+  server: ServerConfig,
+})
+export type ResolvedConfig = typeof ResolvedConfig.Type

@@ -1,0 +1,53 @@
+/** The daemon's identity (stable per state directory) and its persisted state, child included. */
+import { Schema } from "effect"
+import { ChildStrategy, ServerMode } from "./config.ts"
+import { DaemonId } from "./ids.ts"
+import { Timestamp } from "./json.ts"
+
+export const DaemonIdentity = Schema.Struct({
+  daemonId: DaemonId,
+  nodeId: Schema.String,
+  repoRoot: Schema.String,
+  createdAt: Timestamp,
+  version: Schema.NullOr(Schema.String),
+})
+export type DaemonIdentity = typeof DaemonIdentity.Type
+
+export const ManagedChildStatus = Schema.Literals([
+  "external",
+  "failed",
+  "idle",
+  "running",
+  "starting",
+  "stopped",
+])
+export type ManagedChildStatus = typeof ManagedChildStatus.Type
+
+export const ManagedChildState = Schema.Struct({
+  strategy: ChildStrategy,
+  mode: ServerMode,
+  endpoint: Schema.String,
+  status: ManagedChildStatus,
+  command: Schema.NullOr(Schema.String),
+  args: Schema.Array(Schema.String),
+  cwd: Schema.NullOr(Schema.String),
+  pid: Schema.NullOr(Schema.Int),
+  startedAt: Schema.NullOr(Timestamp),
+  exitedAt: Schema.NullOr(Timestamp),
+  exitCode: Schema.NullOr(Schema.Int),
+  signal: Schema.NullOr(Schema.String),
+  lastError: Schema.NullOr(Schema.String),
+})
+export type ManagedChildState = typeof ManagedChildState.Type
+
+export const DaemonState = Schema.Struct({
+  started: Schema.Boolean,
+  startedAt: Schema.NullOr(Timestamp),
+  stoppedAt: Schema.NullOr(Timestamp),
+  updatedAt: Timestamp,
+  pid: Schema.NullOr(Schema.Int),
+  /** The address the local API actually bound (port 0 picks one), so clients can find it. */
+  apiBase: Schema.NullOr(Schema.String),
+  child: ManagedChildState,
+})
+export type DaemonState = typeof DaemonState.Type

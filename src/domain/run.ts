@@ -1,0 +1,38 @@
+/** Runs: a prompt executed as one turn, and the registry that holds them. */
+import { Schema } from "effect"
+import { RunId, SessionId } from "./ids.ts"
+import { StringRecord, Timestamp, UnknownRecord } from "./json.ts"
+
+export const RunStatus = Schema.Literals(["completed", "failed", "queued", "running"])
+export type RunStatus = typeof RunStatus.Type
+
+export const RunRecord = Schema.Struct({
+  runId: RunId,
+  sessionId: Schema.NullOr(SessionId),
+  status: RunStatus,
+  adapter: Schema.String,
+  prompt: Schema.String,
+  purpose: Schema.NullOr(Schema.String),
+  cwd: Schema.NullOr(Schema.String),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  startedAt: Schema.NullOr(Timestamp),
+  finishedAt: Schema.NullOr(Timestamp),
+  /** Human-readable failure; `errorCode` says which kind of failure it is. */
+  error: Schema.NullOr(Schema.String),
+  errorCode: Schema.NullOr(Schema.String),
+  summary: Schema.NullOr(Schema.String),
+  metadata: StringRecord,
+  result: Schema.NullOr(UnknownRecord),
+})
+export type RunRecord = typeof RunRecord.Type
+
+export const RunRegistryState = Schema.Struct({
+  updatedAt: Schema.NullOr(Timestamp),
+  runs: Schema.Array(RunRecord),
+})
+export type RunRegistryState = typeof RunRegistryState.Type
+
+export const emptyRunRegistry: RunRegistryState = { updatedAt: null, runs: [] }
+
+export const isFinished = (run: RunRecord): boolean => run.status === "completed" || run.status === "failed"

@@ -1,0 +1,30 @@
+/** What `codexd status --json` and `codexd smoke --json` print. */
+import { Schema } from "effect"
+import { ResolvedConfig } from "./config.ts"
+import { DaemonIdentity, DaemonState } from "./daemon.ts"
+import { RecentEventCacheState } from "./event.ts"
+import { RunRegistryState } from "./run.ts"
+import { SessionRegistryState } from "./session.ts"
+
+export const StatusSnapshot = Schema.Struct({
+  config: ResolvedConfig,
+  identity: DaemonIdentity,
+  daemon: DaemonState,
+  sessionRegistry: SessionRegistryState,
+  runRegistry: RunRegistryState,
+  recentEvents: RecentEventCacheState,
+})
+export type StatusSnapshot = typeof StatusSnapshot.Type
+
+export const SmokeCheck = Schema.Struct({
+  name: Schema.String,
+  status: Schema.Literals(["failed", "ok"]),
+  detail: Schema.String,
+})
+export type SmokeCheck = typeof SmokeCheck.Type
+
+export const SmokeResult = Schema.Struct({
+  checks: Schema.Array(SmokeCheck),
+  snapshot: StatusSnapshot,
+})
+export type SmokeResult = typeof SmokeResult.Type

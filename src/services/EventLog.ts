@@ -1,0 +1,207 @@
+/**
+ * EventLog: every event of the daemon passes through here. Owns: seq assignment (monotonic across
+ * restarts), the recent-events cache (in memory, persisted through the Store), the structured event
+ * log (JSON lines through pino), and fan-out to subscribers (replay from the cache, then live).
+ * Does not own: what events mean, or how they reach HTTP clients.
+ *
+ * Seq continuity: seqs are handed out from a block reserved durably ahead of use (`reserveEventSeq`).
+ * After any crash the next daemon starts above the reservation, so no seq is ever given twice, even
+ * when the cache or the log had not caught up. Seqs are monotonic, not contiguous.
+ */
+import { Context, Effect, Layer } from "effect"
+import { CodexdConfig } from "../config.ts"
+import type { EventInput, RecentEvent, RecentEventCacheState } from "../domain/event.ts"
+import { EventRing } from "./eventRing.ts"
+import { EventSubscription, type SubscriptionItem } from "./eventSubscription.ts"
+import { openPinoFile, type PinoLogger } from "./Logging.ts"
+import { redactSecrets, redactText } from "./redact.ts"
+import { Store } from "./Store.ts"
+
+export type { SubscriptionItem }
+export { EventSubscription }
+
+export interface SubscribeOptions {
+  /** Replay cached events with a seq above this one first; omit for live events only. */
+  readonly since?: number
+  readonly filter?: (event: RecentEvent) => boolean
+  /** Live events a subscriber may fall behind by before it is dropped. */
+  readonly bound?: number
+}
+
+export interface EventLogOptions {
+  /** How many seqs each durable reservation covers. */
+  readonly seqBlock?: number
+  /** How long cache writes are batched; the cache is a convenience, the event log file is the record. */
+  readonly cacheFlushMs?: number
+  readonly defaultBound?: number
+}
+
+export class EventLog extends Context.Service<
+  EventLog,
+  {
+    readonly publish: (input: EventInput) => Effect.Effect<RecentEvent>
+    readonly recent: Effect.Effect<RecentEventCacheState>
+    readonly lastSeq: Effect.Effect<number>
+    readonly subscribe: (options?: SubscribeOptions) => Effect.Effect<EventSubscription>
+    /** Persist the cache and flush the log now (shutdown, tests). */
+    readonly flush: Effect.Effect<void>
+  }
+>()("codexd/EventLog") {
+  static readonly layer = (
+    options: EventLogOptions = {},
+  ): Layer.Layer<EventLog, never, Store | CodexdConfig> =>
+    Layer.effect(
+      EventLog,
+      Effect.gen(function* () {
+        const config = yield* CodexdConfig
+        const store = yield* Store
+        const log = openPinoFile(config.paths.structuredEventLogPath)
+        const eventLog = makeEventLog({
+          store,
+          log,
+          maxEntries: config.eventCacheSize,
+          cache: yield* store.eventCache,
+          options,
+        })
+        for (const report of store.corruptFiles) {
+          yield* eventLog.publish({
+            level: "error",
+            type: "store.corrupt-file",
+            message: `${report.path} could not be read and was ${report.movedTo === null ? "skipped" : `moved to ${report.movedTo}`}: ${report.reason}`,
+            detail: { path: report.path, movedTo: report.movedTo, reason: report.reason },
+          })
+        }
+        yield* Effect.addFinalizer(() => eventLog.flush)
+        return eventLog
+      }),
+    )
+}
+
+interface MakeEventLogInput {
+  readonly store: Store["Service"]
+  readonly log: PinoLogger
+  readonly maxEntries: number
+  readonly cache: RecentEventCacheState
+  readonly options: EventLogOptions
+}
+
+const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogInput): EventLog["Service"] => {
+  const seqBlock = options.seqBlock ?? 4096
+  const cacheFlushMs = options.cacheFlushMs ?? 100
+  const defaultBound = options.defaultBound ?? 10_000
+
+  const ring = new EventRing(maxEntries, cache.events)
+  const cachedMax = cache.events.reduce((max, e) => Math.max(max, e.seq), 0)
+  let lastSeq = Math.max(cache.lastSeq, cachedMax, store.eventSeqReservedThrough)
+  let reservedThrough = lastSeq
+  let reserving: Promise<void> | null = null
+  const subscribers = new Set<EventSubscription>()
+  let cacheTimer: NodeJS.Timeout | null = null
+
+  const snapshot = (): RecentEventCacheState => ({
+    maxEntries,
+    updatedAt: new Date().toISOString(),
+    lastSeq,
+    events: ring.toArray(),
+  })
+
+  const saveCache = Effect.suspend(() => store.saveEventCache(snapshot())).pipe(
+    Effect.catch((error) => Effect.sync(() => log.error({ error: error.message }, "event cache not saved"))),
+  )
+
+  const scheduleCacheSave = (): void => {
+    if (cacheTimer !== null) return
+    cacheTimer = setTimeout(() => {
+      cacheTimer = null
+      Effect.runFork(saveCache)
+    }, cacheFlushMs)
+    cacheTimer.unref()
+  }
+
+  const reserveNextBlock = (): Promise<void> => {
+    if (reserving === null) {
+      const through = reservedThrough + seqBlock
+      reserving = Effect.runPromise(
+        store.reserveEventSeq(through).pipe(
+          Effect.tap(() => Effect.sync(() => (reservedThrough = through))),
+          Effect.catch((error) =>
+            Effect.sync(() => log.error({ error: error.message }, "event seq not reserved")),
+          ),
+          Effect.ensuring(Effect.sync(() => (reserving = null))),
+        ),
+      )
+    }
+    return reserving
+  }
+
+  const emit = (input: EventInput): RecentEvent => {
+    lastSeq += 1
+    const event: RecentEvent = {
+      seq: lastSeq,
+      createdAt: new Date().toISOString(),
+      level: input.level ?? "info",
+      type: input.type,
+      message: redactText(input.message),
+      detail: input.detail == null ? null : (redactSecrets(input.detail) as Record<string, unknown>),
+    }
+    ring.push(event)
+    log[event.level](
+      { seq: event.seq, createdAt: event.createdAt, type: event.type, detail: event.detail },
+      event.message,
+    )
+    for (const subscriber of subscribers) subscriber.offer(event)
+    scheduleCacheSave()
+    // Reserve the next block while half of this one is left, so publishing rarely waits on disk.
+    if (reservedThrough - lastSeq < seqBlock / 2) void reserveNextBlock()
+    return event
+  }
+
+  const publish = (input: EventInput): Effect.Effect<RecentEvent> =>
+    Effect.suspend(() => {
+      if (lastSeq < reservedThrough) return Effect.succeed(emit(input))
+      // The block is used up: wait until the next one is durable, then hand out its first seq.
+      return Effect.promise(async () => {
+        while (lastSeq >= reservedThrough) await reserveNextBlock()
+        return emit(input)
+      })
+    })
+
+  const subscribe = (subscribeOptions: SubscribeOptions = {}): Effect.Effect<EventSubscription> =>
+    Effect.sync(() => {
+      const subscription = new EventSubscription({
+        bound: subscribeOptions.bound ?? defaultBound,
+        accepts: subscribeOptions.filter ?? (() => true),
+        onClose: (s) => subscribers.delete(s),
+      })
+      const since = subscribeOptions.since
+      if (since !== undefined) {
+        const oldest = ring.oldest
+        // A gap exists when the first event after `since` is no longer cached.
+        if (oldest !== undefined && oldest.seq > since + 1) {
+          subscription.enqueueReplay({ _tag: "Reset", requestedSince: since, oldestSeq: oldest.seq })
+        }
+        for (const event of ring.toArray(since)) subscription.enqueueReplay({ _tag: "Event", event })
+      }
+      subscribers.add(subscription)
+      return subscription
+    })
+
+  const flush = Effect.gen(function* () {
+    if (cacheTimer !== null) {
+      clearTimeout(cacheTimer)
+      cacheTimer = null
+    }
+    yield* saveCache
+    yield* Effect.callback<void>((resume) => {
+      log.flush(() => resume(Effect.void))
+    })
+  })
+
+  return {
+    publish,
+    recent: Effect.sync(snapshot),
+    lastSeq: Effect.sync(() => lastSeq),
+    subscribe,
+    flush,
+  }
+}

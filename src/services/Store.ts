@@ -1,0 +1,242 @@
+/**
+ * Store: the daemon's persistence. Owns every file under the state directory that holds a record:
+ * identity, daemon state, session registry, run registry and its archive, the recent-events cache and
+ * the event-seq reservation. Keeps the current value of each in memory (one daemon owns a state
+ * directory) and writes through, crash-safe, before an update is reported done.
+ * Does not own: the lock file, the API token, logs, or what the records mean.
+ *
+ * A file that fails to parse or decode is moved aside to `<name>.corrupt-<time>` and listed in
+ * `corruptFiles` (the EventLog turns each into an error event); the empty default takes its place.
+ * Opened read-only (for `codexd status` with no daemon), nothing is created or moved.
+ */
+import { mkdir, readdir, rm } from "node:fs/promises"
+import { basename, dirname } from "node:path"
+import { Context, Effect, Layer, Result, Schema } from "effect"
+import { CodexdConfig } from "../config.ts"
+import type { ResolvedConfig } from "../domain/config.ts"
+import { DaemonIdentity, DaemonState } from "../domain/daemon.ts"
+import { decodeJsonText } from "../domain/decode.ts"
+import { emptyEventCache, RecentEventCacheState } from "../domain/event.ts"
+import { newDaemonId, type RunId } from "../domain/ids.ts"
+import { emptyRunRegistry, type RunRecord, RunRegistryState } from "../domain/run.ts"
+import { emptySessionRegistry, SessionRegistryState } from "../domain/session.ts"
+import { CoalescingWriter, moveAside, readTextIfExists, writeFileAtomic } from "./atomicFile.ts"
+import { RunArchive } from "./runArchive.ts"
+import { applyRetention } from "./runRetention.ts"
+
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  path: Schema.String,
+  operation: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return `cannot ${this.operation} ${this.path}: ${this.reason}`
+  }
+}
+
+export interface CorruptFileReport {
+  readonly path: string
+  /** Where the file was moved; null when the store was opened read-only and left it in place. */
+  readonly movedTo: string | null
+  readonly reason: string
+}
+
+export interface StoreOptions {
+  readonly readOnly: boolean
+}
+
+const EventSeqReservation = Schema.Struct({ reservedThrough: Schema.Int })
+
+export class Store extends Context.Service<
+  Store,
+  {
+    /** Null only in a read-only store of a state directory that never had a daemon. */
+    readonly identity: DaemonIdentity | null
+    readonly corruptFiles: ReadonlyArray<CorruptFileReport>
+    readonly daemonState: Effect.Effect<DaemonState | null>
+    readonly saveDaemonState: (state: DaemonState) => Effect.Effect<void, StoreError>
+    readonly sessions: Effect.Effect<SessionRegistryState>
+    readonly updateSessions: (
+      f: (registry: SessionRegistryState) => SessionRegistryState,
+    ) => Effect.Effect<SessionRegistryState, StoreError>
+    readonly runs: Effect.Effect<RunRegistryState>
+    /** Applies `f`, archives finished runs past the retention limit, and resolves once durable. */
+    readonly updateRuns: (
+      f: (registry: RunRegistryState) => RunRegistryState,
+    ) => Effect.Effect<RunRegistryState, StoreError>
+    /** A run by id, whether it is in the registry or in the archive. */
+    readonly findRun: (runId: RunId) => Effect.Effect<RunRecord | null, StoreError>
+    readonly eventCache: Effect.Effect<RecentEventCacheState>
+    readonly saveEventCache: (cache: RecentEventCacheState) => Effect.Effect<void, StoreError>
+    /** The highest event seq that may have been handed out; seqs after a restart start above it. */
+    readonly eventSeqReservedThrough: number
+    readonly reserveEventSeq: (through: number) => Effect.Effect<void, StoreError>
+  }
+>()("codexd/Store") {
+  static readonly layer = (
+    options: StoreOptions = { readOnly: false },
+  ): Layer.Layer<Store, StoreError, CodexdConfig> =>
+    Layer.effect(
+      Store,
+      Effect.gen(function* () {
+        const config = yield* CodexdConfig
+        return yield* Effect.tryPromise({
+          try: () => openStore(config, options),
+          catch: (cause) =>
+            cause instanceof StoreError ? cause : storeError(config.paths.stateDir, "open", cause),
+        })
+      }),
+    )
+}
+
+const storeError = (path: string, operation: string, cause: unknown): StoreError =>
+  new StoreError({ path, operation, reason: cause instanceof Error ? cause.message : String(cause) })
+
+const persist = (
+  path: string,
+  operation: string,
+  write: () => Promise<void>,
+): Effect.Effect<void, StoreError> =>
+  Effect.tryPromise({ try: write, catch: (cause) => storeError(path, operation, cause) })
+
+const encodeJson = <A>(schema: Schema.Codec<A, unknown>, value: A): string =>
+  `${JSON.stringify(Schema.encodeSync(schema)(value), null, 1)}\n`
+
+const nowIso = (): string => new Date().toISOString()
+
+/** Remove temp files a killed writer left behind; they never hold the only copy of anything. */
+const removeStaleTempFiles = async (paths: ReadonlyArray<string>): Promise<void> => {
+  const dir = dirname(paths[0] ?? ".")
+  const names = new Set(paths.map((p) => basename(p)))
+  for (const entry of await readdir(dir)) {
+    const match = /^\.(.+)\.\d+\.\d+\.tmp$/.exec(entry)
+    if (match?.[1] !== undefined && names.has(match[1])) await rm(`${dir}/${entry}`, { force: true })
+  }
+}
+
+const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise<Store["Service"]> => {
+  const paths = config.paths
+  const eventSeqPath = `${paths.stateDir}/event-seq.json`
+  const corruptFiles: Array<CorruptFileReport> = []
+
+  if (!options.readOnly) {
+    await mkdir(paths.stateDir, { recursive: true })
+    await removeStaleTempFiles([
+      paths.identityPath,
+      paths.daemonStatePath,
+      paths.sessionRegistryPath,
+      paths.runRegistryPath,
+      paths.recentEventsPath,
+      eventSeqPath,
+    ])
+  }
+
+  /** Read and decode one file; missing → null; corrupt → moved aside (unless read-only), reported, null. */
+  const load = async <A>(path: string, schema: Schema.Codec<A, unknown>): Promise<A | null> => {
+    const text = await readTextIfExists(path)
+    if (text === null) return null
+    const decoded = decodeJsonText(schema, path)(text)
+    if (Result.isSuccess(decoded)) return decoded.success
+    const movedTo = options.readOnly ? null : await moveAside(path, new Date())
+    corruptFiles.push({ path, movedTo, reason: decoded.failure.message })
+    return null
+  }
+
+  let identity = await load(paths.identityPath, DaemonIdentity)
+  if (identity === null && !options.readOnly) {
+    identity = {
+      daemonId: newDaemonId(),
+      nodeId: config.nodeId,
+      repoRoot: paths.repoRoot,
+      createdAt: nowIso(),
+      version: config.version,
+    }
+    await writeFileAtomic(paths.identityPath, encodeJson(DaemonIdentity, identity))
+  }
+
+  let daemonState = await load(paths.daemonStatePath, DaemonState)
+  let sessions = (await load(paths.sessionRegistryPath, SessionRegistryState)) ?? emptySessionRegistry
+  let runs = (await load(paths.runRegistryPath, RunRegistryState)) ?? emptyRunRegistry
+  let eventCache =
+    (await load(paths.recentEventsPath, RecentEventCacheState)) ?? emptyEventCache(config.eventCacheSize)
+  let eventSeqReservedThrough = (await load(eventSeqPath, EventSeqReservation))?.reservedThrough ?? 0
+  const archive = await RunArchive.open(paths.runArchivePath, options)
+  for (const report of archive.skippedLines) corruptFiles.push(report)
+
+  const daemonWriter = new CoalescingWriter(paths.daemonStatePath)
+  const sessionsWriter = new CoalescingWriter(paths.sessionRegistryPath)
+  const runsWriter = new CoalescingWriter(paths.runRegistryPath)
+  const eventsWriter = new CoalescingWriter(paths.recentEventsPath)
+  const seqWriter = new CoalescingWriter(eventSeqPath)
+
+  const refuseReadOnly = (path: string): Effect.Effect<never, StoreError> =>
+    Effect.fail(new StoreError({ path, operation: "write", reason: "the store was opened read-only" }))
+
+  return {
+    identity,
+    corruptFiles,
+    daemonState: Effect.sync(() => daemonState),
+    saveDaemonState: (state) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(paths.daemonStatePath)
+        daemonState = state
+        return persist(paths.daemonStatePath, "write", () =>
+          daemonWriter.save(() => encodeJson(DaemonState, state)),
+        )
+      }),
+    sessions: Effect.sync(() => sessions),
+    updateSessions: (f) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(paths.sessionRegistryPath)
+        sessions = { ...f(sessions), updatedAt: nowIso() }
+        const snapshot = sessions
+        return persist(paths.sessionRegistryPath, "write", () =>
+          sessionsWriter.save(() => encodeJson(SessionRegistryState, sessions)),
+        ).pipe(Effect.as(snapshot))
+      }),
+    runs: Effect.sync(() => runs),
+    updateRuns: (f) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(paths.runRegistryPath)
+        const { kept, archived } = applyRetention(f(runs).runs, config.runRetention)
+        runs = { runs: kept, updatedAt: nowIso() }
+        const snapshot = runs
+        // The archive append is durable before the registry that no longer holds those runs is written,
+        // so a crash in between leaves a run in both places, never in neither.
+        const archiving = archived.length === 0 ? Promise.resolve() : archive.append(archived)
+        return persist(paths.runRegistryPath, "write", async () => {
+          await archiving
+          await runsWriter.save(() => encodeJson(RunRegistryState, runs))
+        }).pipe(Effect.as(snapshot))
+      }),
+    findRun: (runId) =>
+      Effect.suspend(() => {
+        const live = runs.runs.find((run) => run.runId === runId)
+        if (live !== undefined) return Effect.succeed(live)
+        return Effect.tryPromise({
+          try: () => archive.find(runId),
+          catch: (cause) => storeError(paths.runArchivePath, "read", cause),
+        })
+      }),
+    eventCache: Effect.sync(() => eventCache),
+    saveEventCache: (cache) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(paths.recentEventsPath)
+        eventCache = cache
+        return persist(paths.recentEventsPath, "write", () =>
+          eventsWriter.save(() => encodeJson(RecentEventCacheState, eventCache)),
+        )
+      }),
+    get eventSeqReservedThrough() {
+      return eventSeqReservedThrough
+    },
+    reserveEventSeq: (through) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(eventSeqPath)
+        eventSeqReservedThrough = Math.max(eventSeqReservedThrough, through)
+        return persist(eventSeqPath, "write", () =>
+          seqWriter.save(() => encodeJson(EventSeqReservation, { reservedThrough: eventSeqReservedThrough })),
+        )
+      }),
+  }
+}

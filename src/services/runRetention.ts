@@ -1,0 +1,22 @@
+/**
+ * The run registry's retention rule, pure: keep every unfinished run and the newest `limit` finished
+ * ones; the older finished runs go to the archive. Registry order is preserved for what stays.
+ */
+import { isFinished, type RunRecord } from "../domain/run.ts"
+
+export interface RetentionSplit {
+  readonly kept: ReadonlyArray<RunRecord>
+  /** Oldest first, the order they are appended to the archive. */
+  readonly archived: ReadonlyArray<RunRecord>
+}
+
+const finishedAtOf = (run: RunRecord): string => run.finishedAt ?? run.updatedAt
+
+export const applyRetention = (runs: ReadonlyArray<RunRecord>, limit: number): RetentionSplit => {
+  const finished = runs.filter(isFinished)
+  if (finished.length <= limit) return { kept: runs, archived: [] }
+  const oldestFirst = [...finished].sort((a, b) => finishedAtOf(a).localeCompare(finishedAtOf(b)))
+  const archived = oldestFirst.slice(0, finished.length - limit)
+  const leaving = new Set(archived.map((run) => run.runId))
+  return { kept: runs.filter((run) => !leaving.has(run.runId)), archived }
+}
