@@ -25,7 +25,10 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
 }
 
 export const renderConfig = (config: ResolvedConfig): string => {
-  const rows: Array<[string, string]> = settingKeys.map((key) => [settings[key].env, settingValue(config, key)])
+  const rows: Array<[string, string]> = settingKeys.map((key) => [
+    settings[key].env,
+    settingValue(config, key),
+  ])
   rows.push(["version", config.version ?? "unknown"])
   const width = Math.max(...rows.map(([name]) => name.length))
   const lines = rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`)

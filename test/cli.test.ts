@@ -1,0 +1,90 @@
+import { Result } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { ResolvedConfig } from "../src/domain/config.ts"
+import { decodeJsonText } from "../src/domain/decode.ts"
+import { runCodexd } from "./support/cli.ts"
+import { makeTempDir } from "./support/tempConfig.ts"
+
+const repo = makeTempDir("codexd-cli-")
+afterAll(repo.cleanup)
+
+describe("codexd CLI (real process)", () => {
+  it("config --json prints exactly one valid resolved config", async () => {
+    const result = await runCodexd(["config", "--json"], { cwd: repo.path })
+    expect(result.exitCode).toBe(0)
+    const decoded = decodeJsonText(ResolvedConfig, "stdout")(result.stdout)
+    expect(Result.isSuccess(decoded)).toBe(true)
+    if (Result.isSuccess(decoded)) {
+      expect(decoded.success.paths.repoRoot).toBe(repo.path)
+      expect(decoded.success.server.childCommand).toMatch(
+        /@openai\/codex-[a-z0-9]+-[a-z0-9]+\/vendor\/.+\/bin\/codex$/,
+      )
+    }
+  })
+
+  it("config honours flags over env", async () => {
+    const result = await runCodexd(["config", "--json", "--node-id", "flagged"], {
+      cwd: repo.path,
+      env: { CODEXD_NODE_ID: "from-env", CODEXD_EVENT_CACHE_SIZE: "12" },
+    })
+    const config = JSON.parse(result.stdout) as ResolvedConfig
+    expect(config.nodeId).toBe("flagged")
+    expect(config.eventCacheSize).toBe(12)
+  })
+
+  it("config prints a table for people", async () => {
+    const result = await runCodexd(["config"], { cwd: repo.path })
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/CODEXD_API_BASE\s+http:\/\/127\.0\.0\.1:4319/)
+    expect(result.stdout).toMatch(/runRegistryPath\s+\S+runs\.json/)
+  })
+
+  it("exits 2 with the variable, the value and the form for a bad value", async () => {
+    const result = await runCodexd(["config", "--json"], {
+      cwd: repo.path,
+      env: { CODEXD_SERVER_MODE: "turbo" },
+    })
+    expect(result.exitCode).toBe(2)
+    expect(result.stdout).toBe("")
+    expect(result.stderr).toContain(
+      'CODEXD_SERVER_MODE (--server-mode) = "turbo": expected app-server or exec',
+    )
+  })
+
+  it("exits 2 for a child binary that does not exist", async () => {
+    const result = await runCodexd(["config"], {
+      cwd: repo.path,
+      env: { CODEXD_CHILD_COMMAND: "/nonexistent/codex" },
+    })
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toContain("CODEXD_CHILD_COMMAND")
+  })
+
+  it("prints help for `help`, `--help` and every command's --help", async () => {
+    const general = await runCodexd(["help"])
+    expect(general.exitCode).toBe(0)
+    expect(general.stdout).toMatch(/commands:[\s\S]*config[\s\S]*CODEXD_STATE_DIR/)
+    expect((await runCodexd(["--help"])).stdout).toBe(general.stdout)
+    const configHelp = await runCodexd(["config", "--help"])
+    expect(configHelp.exitCode).toBe(0)
+    expect(configHelp.stdout).toMatch(/^usage: codexd config \[--json\]/)
+    expect((await runCodexd(["help", "config"])).stdout).toBe(configHelp.stdout)
+  })
+
+  it("help works even when the configuration is broken", async () => {
+    const result = await runCodexd(["help"], { env: { CODEXD_EVENT_CACHE_SIZE: "x" } })
+    expect(result.exitCode).toBe(0)
+  })
+
+  it("exits 2 for an unknown command or option", async () => {
+    const unknown = await runCodexd(["launch"])
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr).toContain('unknown command "launch"')
+    const badFlag = await runCodexd(["config", "--jsn"])
+    expect(badFlag.exitCode).toBe(2)
+    expect(badFlag.stderr).toContain("unknown option --jsn")
+    const missingValue = await runCodexd(["config", "--state-dir"])
+    expect(missingValue.exitCode).toBe(2)
+    expect(missingValue.stderr).toContain("--state-dir needs a value")
+  })
+})

@@ -1,0 +1,156 @@
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { type ConfigError, resolveConfig, type SettingKey, settings } from "../src/config.ts"
+import { testConfigInput } from "./support/tempConfig.ts"
+
+const resolveWith = (env: Record<string, string>, flags: Partial<Record<SettingKey, string>> = {}) =>
+  resolveConfig(testConfigInput({ env, flags }))
+
+const failureOf = (result: ReturnType<typeof resolveWith>): ConfigError => {
+  if (Result.isSuccess(result)) throw new Error("expected the config to be refused")
+  return result.failure
+}
+
+describe("resolveConfig", () => {
+  it("has the documented defaults", () => {
+    const config = Result.getOrThrow(resolveWith({}))
+    expect(config.nodeId).toBe("test-host")
+    expect(config.version).toBe("9.9.9")
+    expect(config.eventCacheSize).toBe(1000)
+    expect(config.smokeLifetimeMs).toBe(60000)
+    expect(config.runRetention).toBe(1000)
+    expect(config.service).toEqual({ localApiBase: "http://127.0.0.1:4319", eventStreamPath: "/v1/events" })
+    expect(config.server).toEqual({
+      mode: "app-server",
+      endpoint: "stdio://",
+      childStrategy: "spawn",
+      childCommand: "/opt/codex/bin/codex",
+      childArgs: ["app-server"],
+      childCwd: "/srv/project",
+    })
+    expect(config.paths.repoRoot).toBe("/srv/project")
+    expect(config.paths.stateDir).toBe("/srv/project/.codexd/state")
+    expect(config.paths.logsDir).toBe("/srv/project/.codexd/logs")
+    expect(config.paths.runRegistryPath).toBe("/srv/project/.codexd/state/runs.json")
+  })
+
+  it("takes a flag over the env var, and the env var over the default", () => {
+    expect(Result.getOrThrow(resolveWith({ CODEXD_EVENT_CACHE_SIZE: "50" })).eventCacheSize).toBe(50)
+    expect(
+      Result.getOrThrow(resolveWith({ CODEXD_EVENT_CACHE_SIZE: "50" }, { eventCacheSize: "7" }))
+        .eventCacheSize,
+    ).toBe(7)
+    const both = Result.getOrThrow(resolveWith({ CODEXD_NODE_ID: "from-env" }, { nodeId: "from-flag" }))
+    expect(both.nodeId).toBe("from-flag")
+  })
+
+  it("derives every runtime path from the roots, relative ones against repoRoot", () => {
+    const config = Result.getOrThrow(
+      resolveWith({
+        CODEXD_REPO_ROOT: "/work/repo",
+        CODEXD_STATE_DIR: "state-root",
+        CODEXD_LOGS_DIR: "/var/log/x",
+      }),
+    )
+    expect(config.paths.stateRootDir).toBe("/work/repo/state-root")
+    expect(config.paths.identityPath).toBe("/work/repo/state-root/state/identity.json")
+    expect(config.paths.structuredEventLogPath).toBe("/var/log/x/logs/events.jsonl")
+    expect(config.server.childCwd).toBe("/work/repo")
+  })
+
+  it("accepts the other server mode and strategy", () => {
+    const exec = Result.getOrThrow(resolveWith({ CODEXD_SERVER_MODE: "exec" }))
+    expect(exec.server.mode).toBe("exec")
+    const external = Result.getOrThrow(
+      resolveWith({ CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "ws://127.0.0.1:9000" }),
+    )
+    expect(external.server).toMatchObject({ childStrategy: "external", endpoint: "ws://127.0.0.1:9000" })
+    expect(Result.getOrThrow(resolveWith({ CODEXD_API_BASE: "http://[::1]:0" })).service.localApiBase).toBe(
+      "http://[::1]:0",
+    )
+    expect(
+      Result.getOrThrow(resolveWith({ CODEXD_CHILD_ARGS: '["app-server","--x"]' })).server.childArgs,
+    ).toEqual(["app-server", "--x"])
+  })
+
+  const invalidCases: ReadonlyArray<[string, string, RegExp]> = [
+    ["CODEXD_EVENT_CACHE_SIZE", "abc", /positive integer/],
+    ["CODEXD_EVENT_CACHE_SIZE", "-5", /positive integer/],
+    ["CODEXD_EVENT_CACHE_SIZE", "0", /positive integer/],
+    ["CODEXD_EVENT_CACHE_SIZE", "1.5", /positive integer/],
+    ["CODEXD_SMOKE_LIFETIME_MS", "soon", /positive integer/],
+    ["CODEXD_RUN_RETENTION", "-1", /non-negative integer/],
+    ["CODEXD_SERVER_MODE", "daemon", /app-server or exec/],
+    ["CODEXD_CHILD_STRATEGY", "fork", /spawn or external/],
+    ["CODEXD_CHILD_ARGS", "[app-server", /JSON array of strings/],
+    ["CODEXD_CHILD_ARGS", '{"a":1}', /JSON array of strings/],
+    ["CODEXD_CHILD_ARGS", "[1,2]", /JSON array of strings/],
+    ["CODEXD_API_BASE", "http://0.0.0.0:4319", /loopback/],
+    ["CODEXD_API_BASE", "http://192.168.1.5:4319", /loopback/],
+    ["CODEXD_API_BASE", "https://127.0.0.1:4319", /loopback/],
+    ["CODEXD_API_BASE", "http://127.0.0.1", /port/],
+    ["CODEXD_API_BASE", "http://127.0.0.1:4319/api", /loopback/],
+    ["CODEXD_API_BASE", "not a url", /loopback/],
+    ["CODEXD_EVENT_STREAM_PATH", "events", /absolute URL path/],
+    ["CODEXD_SERVER_ENDPOINT", "ws://127.0.0.1:9", /stdio:\/\//],
+    ["CODEXD_NODE_ID", "   ", /non-empty/],
+  ]
+
+  it.each(invalidCases)(
+    "refuses %s=%s, naming the variable, the value and the form",
+    (variable, value, form) => {
+      const error = failureOf(resolveWith({ [variable]: value }))
+      expect(error._tag).toBe("ConfigError")
+      expect(error.variable).toBe(variable)
+      expect(error.value).toBe(value)
+      expect(error.message).toContain(variable)
+      expect(error.message).toContain(JSON.stringify(value))
+      expect(error.message).toMatch(form)
+    },
+  )
+
+  it("names the flag when the bad value came from a flag", () => {
+    const error = failureOf(resolveWith({}, { mode: "nope" }))
+    expect(error.flag).toBe("server-mode")
+    expect(error.message).toContain("--server-mode")
+  })
+
+  it("refuses an external endpoint that is not ws://", () => {
+    const error = failureOf(
+      resolveWith({ CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "stdio://" }),
+    )
+    expect(error.variable).toBe("CODEXD_SERVER_ENDPOINT")
+    expect(error.expected).toMatch(/ws:\/\//)
+  })
+
+  it("refuses a missing child binary, and a missing bundled codex", () => {
+    const missing = resolveConfig(
+      testConfigInput({
+        env: { CODEXD_CHILD_COMMAND: "/nope/codex" },
+        isExecutable: (c) => c !== "/nope/codex",
+      }),
+    )
+    expect(failureOf(missing).variable).toBe("CODEXD_CHILD_COMMAND")
+    const noBundle = resolveConfig(testConfigInput({ bundledCodex: null }))
+    expect(failureOf(noBundle).expected).toMatch(/npm ci/)
+  })
+
+  it("refuses a repo root or child cwd that is not a directory", () => {
+    const notDir = resolveConfig(
+      testConfigInput({ env: { CODEXD_CHILD_CWD: "/missing" }, isDirectory: (p) => p !== "/missing" }),
+    )
+    expect(failureOf(notDir).variable).toBe("CODEXD_CHILD_CWD")
+    const badRoot = resolveConfig(
+      testConfigInput({ env: { CODEXD_REPO_ROOT: "/gone" }, isDirectory: (p) => p !== "/gone" }),
+    )
+    expect(failureOf(badRoot).variable).toBe("CODEXD_REPO_ROOT")
+  })
+
+  it("documents every setting with its env var and flag", () => {
+    for (const setting of Object.values(settings)) {
+      expect(setting.env).toMatch(/^CODEXD_[A-Z_]+$/)
+      expect(setting.flag).toMatch(/^[a-z-]+$/)
+      expect(setting.describe.length).toBeGreaterThan(10)
+    }
+  })
+})

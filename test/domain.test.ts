@@ -1,0 +1,192 @@
+import { Result, Schema } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { ResolvedConfig } from "../src/domain/config.ts"
+import { DaemonIdentity, DaemonState } from "../src/domain/daemon.ts"
+import { decodeJsonText, formatPath } from "../src/domain/decode.ts"
+import type { RecentEventCacheState } from "../src/domain/event.ts"
+import { newRunId, newSessionId, RunId, SessionId } from "../src/domain/ids.ts"
+import { RunRecord, RunRegistryState } from "../src/domain/run.ts"
+import { SessionRecord, SessionRegistryState } from "../src/domain/session.ts"
+import { SmokeResult, StatusSnapshot } from "../src/domain/status.ts"
+import { configFor } from "./support/tempConfig.ts"
+
+const timestamp = fc
+  .date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true })
+  .map((d) => d.toISOString())
+const nullable = <A>(arb: fc.Arbitrary<A>) => fc.option(arb, { nil: null })
+const stringRecord = fc.dictionary(fc.string(), fc.string(), { maxKeys: 4 })
+
+const runRecord: fc.Arbitrary<RunRecord> = fc.record({
+  runId: fc.constant(null).map(() => newRunId()),
+  sessionId: nullable(fc.constant(null).map(() => newSessionId())),
+  status: fc.constantFrom("completed", "failed", "queued", "running"),
+  adapter: fc.constantFrom("app-server", "exec"),
+  prompt: fc.string(),
+  purpose: nullable(fc.string()),
+  cwd: nullable(fc.string()),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  startedAt: nullable(timestamp),
+  finishedAt: nullable(timestamp),
+  error: nullable(fc.string()),
+  errorCode: nullable(fc.string()),
+  summary: nullable(fc.string()),
+  metadata: stringRecord,
+  result: nullable(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 })),
+})
+
+const sessionRecord: fc.Arbitrary<SessionRecord> = fc.record({
+  sessionId: fc.constant(null).map(() => newSessionId()),
+  purpose: fc.constantFrom("duplex", "smoke", "worker"),
+  threadId: nullable(fc.uuid()),
+  status: fc.constantFrom("active", "closed"),
+  endpoint: fc.constant("stdio://"),
+  childPid: nullable(fc.integer({ min: 1, max: 4_000_000 })),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  cwd: nullable(fc.string()),
+  model: nullable(fc.string()),
+  modelProvider: nullable(fc.string()),
+  serviceTier: nullable(fc.string()),
+  reasoningEffort: nullable(fc.string()),
+  currentTurnId: nullable(fc.string()),
+  lastTurnId: nullable(fc.string()),
+  lastTurnStatus: nullable(fc.string()),
+  metadata: stringRecord,
+})
+
+/** Encode to JSON text the way the Store writes it, then decode it back. */
+const roundTrip = <A>(schema: Schema.Codec<A, unknown>, value: A): A => {
+  const text = JSON.stringify(Schema.encodeSync(schema)(value))
+  const decoded = decodeJsonText(schema, "test")(text)
+  if (Result.isFailure(decoded)) throw decoded.failure
+  return decoded.success
+}
+
+const identity: DaemonIdentity = {
+  daemonId: "daemon_1" as DaemonIdentity["daemonId"],
+  nodeId: "host",
+  repoRoot: "/srv/project",
+  createdAt: "2026-01-01T00:00:00.000Z",
+  version: "0.1.0",
+}
+
+const daemonState: DaemonState = {
+  started: true,
+  startedAt: "2026-01-01T00:00:00.000Z",
+  stoppedAt: null,
+  updatedAt: "2026-01-01T00:00:01.000Z",
+  pid: 1234,
+  apiBase: "http://127.0.0.1:4319",
+  child: {
+    strategy: "spawn",
+    mode: "app-server",
+    endpoint: "stdio://",
+    status: "running",
+    command: "/opt/codex",
+    args: ["app-server"],
+    cwd: "/srv/project",
+    pid: 1235,
+    startedAt: "2026-01-01T00:00:00.500Z",
+    exitedAt: null,
+    exitCode: null,
+    signal: null,
+    lastError: null,
+  },
+}
+
+describe("domain schemas", () => {
+  it("round-trips run and session records through JSON", () => {
+    fc.assert(
+      fc.property(runRecord, (run) => {
+        expect(roundTrip(RunRecord, run)).toEqual(run)
+      }),
+    )
+    fc.assert(
+      fc.property(sessionRecord, (session) => {
+        expect(roundTrip(SessionRecord, session)).toEqual(session)
+      }),
+    )
+  })
+
+  it("round-trips registries, the event cache, the status snapshot and the smoke result", () => {
+    fc.assert(
+      fc.property(
+        fc.array(runRecord, { maxLength: 5 }),
+        fc.array(sessionRecord, { maxLength: 5 }),
+        (runs, sessions) => {
+          const runRegistry = { updatedAt: "2026-01-01T00:00:00.000Z", runs }
+          const sessionRegistry = { updatedAt: null, sessions }
+          expect(roundTrip(RunRegistryState, runRegistry)).toEqual(runRegistry)
+          expect(roundTrip(SessionRegistryState, sessionRegistry)).toEqual(sessionRegistry)
+        },
+      ),
+    )
+    const recentEvents: RecentEventCacheState = {
+      maxEntries: 10,
+      updatedAt: null,
+      lastSeq: 7,
+      events: [
+        {
+          seq: 7,
+          createdAt: "2026-01-01T00:00:00.000Z",
+          level: "warn",
+          type: "t",
+          message: "m",
+          detail: { a: [1] },
+        },
+      ],
+    }
+    const snapshot: StatusSnapshot = {
+      config: configFor("/srv/project"),
+      identity,
+      daemon: daemonState,
+      sessionRegistry: { updatedAt: null, sessions: [] },
+      runRegistry: { updatedAt: null, runs: [] },
+      recentEvents,
+    }
+    expect(roundTrip(StatusSnapshot, snapshot)).toEqual(snapshot)
+    const smoke: SmokeResult = { checks: [{ name: "config", status: "ok", detail: "valid" }], snapshot }
+    expect(roundTrip(SmokeResult, smoke)).toEqual(smoke)
+    expect(roundTrip(ResolvedConfig, snapshot.config)).toEqual(snapshot.config)
+  })
+
+  it("names the path of the first bad field", () => {
+    const registry = { updatedAt: null, runs: [{ ...fc.sample(runRecord, 1)[0], status: "exploded" }] }
+    const decoded = decodeJsonText(RunRegistryState, "runs.json")(JSON.stringify(registry))
+    expect(Result.isFailure(decoded)).toBe(true)
+    if (Result.isFailure(decoded)) {
+      expect(decoded.failure._tag).toBe("DecodeError")
+      expect(decoded.failure.path).toBe("runs[0].status")
+      expect(decoded.failure.message).toMatch(/^runs\.json: runs\[0\]\.status: Expected/)
+    }
+  })
+
+  it("reports a missing field, a bad timestamp and bad JSON", () => {
+    const { pid: _pid, ...withoutPid } = daemonState
+    const missing = decodeJsonText(DaemonState, "daemon.json")(JSON.stringify(withoutPid))
+    expect(Result.isFailure(missing) && missing.failure.path).toBe("pid")
+
+    const badTime = decodeJsonText(
+      DaemonIdentity,
+      "identity.json",
+    )(JSON.stringify({ ...identity, createdAt: "yesterday" }))
+    expect(Result.isFailure(badTime) && badTime.failure.path).toBe("createdAt")
+
+    const notJson = decodeJsonText(DaemonIdentity, "identity.json")("{not json")
+    expect(Result.isFailure(notJson) && notJson.failure.message).toMatch(/^identity\.json: not valid JSON/)
+  })
+
+  it("brands ids and refuses empty ones", () => {
+    expect(newRunId()).toMatch(/^run_[0-9a-f]{32}$/)
+    expect(newSessionId()).toMatch(/^session_[0-9a-f]{32}$/)
+    expect(Result.isFailure(Schema.decodeUnknownResult(RunId)(""))).toBe(true)
+    expect(Result.isSuccess(Schema.decodeUnknownResult(SessionId)("session_x"))).toBe(true)
+  })
+
+  it("formats paths", () => {
+    expect(formatPath(["runs", 3, "status"])).toBe("runs[3].status")
+    expect(formatPath([])).toBe("")
+  })
+})
