@@ -55,7 +55,7 @@ export class EventLog extends Context.Service<
       Effect.gen(function* () {
         const config = yield* CodexdConfig
         const store = yield* Store
-        const log = openPinoFile(config.paths.structuredEventLogPath)
+        const log = openPinoFile(config.paths.structuredEventLogPath, { bare: true })
         const eventLog = makeEventLog({
           store,
           log,

@@ -11,13 +11,20 @@ import { redactSecrets, redactText } from "./redact.ts"
 
 export type PinoLogger = pino.Logger
 
+export interface PinoFileOptions {
+  readonly sync?: boolean
+  /** Records that carry their own time and identity (events): no pid, no time, `message` as the key. */
+  readonly bare?: boolean
+}
+
 /** A pino logger writing JSON lines to `path`; every object and message passes through redaction. */
-export const openPinoFile = (path: string, options: { readonly sync?: boolean } = {}): PinoLogger => {
+export const openPinoFile = (path: string, options: PinoFileOptions = {}): PinoLogger => {
   mkdirSync(dirname(path), { recursive: true })
   return pino(
     {
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      base: options.bare === true ? null : { pid: process.pid },
+      timestamp: options.bare === true ? false : pino.stdTimeFunctions.isoTime,
+      messageKey: options.bare === true ? "message" : "msg",
       formatters: {
         level: (label) => ({ level: label }),
         log: (object) => redactSecrets(object) as Record<string, unknown>,

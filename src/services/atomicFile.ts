@@ -98,12 +98,18 @@ export class CoalescingWriter {
     waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>
   } | null = null
   private writing = false
+  private completedWrites = 0
   private readonly path: string
   private readonly options: WriteOptions
 
   constructor(path: string, options: WriteOptions = {}) {
     this.path = path
     this.options = options
+  }
+
+  /** How many writes reached the disk; a burst of saves counts once or twice, not once per save. */
+  get writes(): number {
+    return this.completedWrites
   }
 
   /** `data` is called when the write starts, so it serialises the newest state, not the state at call time. */
@@ -123,6 +129,7 @@ export class CoalescingWriter {
       this.pending = null
       try {
         await writeFileAtomic(this.path, batch.data(), this.options)
+        this.completedWrites += 1
         for (const w of batch.waiters) w.resolve()
       } catch (error) {
         for (const w of batch.waiters) w.reject(error)
