@@ -202,6 +202,10 @@ describe("Store", () => {
     for (let round = 0; round < rounds; round++) {
       const child = execa(process.execPath, [writer, repo], { reject: false, buffer: false })
       let started = false
+      let exited = false
+      void child.finally(() => {
+        exited = true
+      })
       const lines = (async () => {
         for await (const line of child.iterable()) {
           const text = String(line)
@@ -214,7 +218,7 @@ describe("Store", () => {
         }
       })()
       // Let it start, then kill it somewhere in the middle of its writes.
-      while (!started && child.exitCode === undefined) await new Promise((r) => setTimeout(r, 5))
+      while (!started && !exited) await new Promise((r) => setTimeout(r, 5))
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 150)))
       child.kill("SIGKILL")
       await child

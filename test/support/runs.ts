@@ -3,7 +3,10 @@ import { newRunId } from "../../src/domain/ids.ts"
 import type { RunRecord } from "../../src/domain/run.ts"
 
 let clock = Date.parse("2026-01-01T00:00:00.000Z")
-const tick = (): string => new Date((clock += 1000)).toISOString()
+const tick = (): string => {
+  clock += 1000
+  return new Date(clock).toISOString()
+}
 
 export const makeRun = (overrides: Partial<RunRecord> = {}): RunRecord => {
   const at = tick()

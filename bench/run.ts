@@ -1,0 +1,16 @@
+/**
+ * `npm run bench`: every benchmark, each printed beside a baseline measured in the same run.
+ * `npm run bench -- store` runs only the benches whose name contains "store".
+ */
+import { eventLogBench } from "./eventLog.bench.ts"
+import { storeBench } from "./store.bench.ts"
+
+const benches: ReadonlyArray<[string, () => Promise<void>]> = [
+  ["store", storeBench],
+  ["eventlog", eventLogBench],
+]
+
+const filter = process.argv[2]?.toLowerCase()
+for (const [name, bench] of benches) {
+  if (filter === undefined || name.includes(filter)) await bench()
+}
