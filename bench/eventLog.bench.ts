@@ -49,7 +49,7 @@ const plainAppendRate = async (): Promise<number> => {
     const start = performance.now()
     for (let i = 0; i < EVENTS; i++) {
       const line = `${JSON.stringify({ seq: i + 1, createdAt: new Date().toISOString(), level: "info", ...inputFor(i) })}\n`
-      if (!stream.write(line)) await new Promise((r) => stream.once("drain", r))
+      if (!stream.write(line)) await new Promise<void>((r) => stream.once("drain", () => r()))
     }
     await new Promise<void>((resolve, reject) => {
       stream.once("error", reject)
