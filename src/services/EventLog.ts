@@ -123,11 +123,19 @@ const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogIn
       const through = reservedThrough + seqBlock
       reserving = Effect.runPromise(
         store.reserveEventSeq(through).pipe(
-          Effect.tap(() => Effect.sync(() => (reservedThrough = through))),
+          Effect.tap(() =>
+            Effect.sync(() => {
+              reservedThrough = through
+            }),
+          ),
           Effect.catch((error) =>
             Effect.sync(() => log.error({ error: error.message }, "event seq not reserved")),
           ),
-          Effect.ensuring(Effect.sync(() => (reserving = null))),
+          Effect.ensuring(
+            Effect.sync(() => {
+              reserving = null
+            }),
+          ),
         ),
       )
     }
