@@ -39,10 +39,14 @@ try {
   const report = JSON.parse(readFileSync(reportPath, "utf8")) as {
     numPassedTests: number
     numFailedTests: number
-    numFailedTestSuites: number
+    testResults: ReadonlyArray<{ status: string; assertionResults: ReadonlyArray<unknown> }>
   }
   passed += report.numPassedTests
-  failed += report.numFailedTests + report.numFailedTestSuites
+  // A file that fails before any test runs (an import error) counts as one failure.
+  const brokenFiles = report.testResults.filter(
+    (f) => f.status === "failed" && f.assertionResults.length === 0,
+  )
+  failed += report.numFailedTests + brokenFiles.length
 } catch {
   // No report means vitest itself failed before running anything.
   failed += 1
