@@ -1,0 +1,279 @@
+/**
+ * AppServerClient: JSON-RPC over a Transport to one app-server. Owns request/response correlation
+ * with per-request timeouts, the initialize handshake, routing of the server's own requests to the
+ * caller's handler, and decoding notifications into typed events. Does not own the transport's
+ * process, or what events mean to sessions and runs.
+ *
+ * Failure is sticky: once the transport closes, every pending request fails at once with the
+ * TransportClosedError, and so does every later one. Bad lines never break the connection; they
+ * become `malformed` events.
+ */
+import { Effect, Result, type Schema } from "effect"
+import { type AppServerEvent, malformed, toAppServerEvent } from "../domain/appServer/events.ts"
+import {
+  type ClientInfo,
+  EmptyResult,
+  type InitializeParams,
+  InitializeResult,
+  type ThreadListParams,
+  ThreadListResult,
+  type ThreadReadParams,
+  ThreadReadResult,
+  type ThreadResumeParams,
+  ThreadSessionResult,
+  type ThreadStartParams,
+  type ThreadUnsubscribeParams,
+  ThreadUnsubscribeResult,
+  type TurnInterruptParams,
+  type TurnStartParams,
+  TurnStartResult,
+  type TurnSteerParams,
+  TurnSteerResult,
+} from "../domain/appServer/protocol.ts"
+import {
+  classifyLine,
+  encodeError,
+  encodeNotification,
+  encodeRequest,
+  encodeResult,
+  RpcErrorCode,
+  type RpcErrorPayload,
+} from "../domain/appServer/rpc.ts"
+import { isHandledServerRequest, type ServerRequestHandler } from "../domain/appServer/serverRequests.ts"
+import type { RequestId } from "../domain/appServer/wire.ts"
+import { decodeValue } from "../domain/decode.ts"
+import {
+  type AppServerError,
+  RequestTimeoutError,
+  ResultDecodeError,
+  RpcError,
+  RpcOverloadedError,
+  type TransportClosedError,
+} from "./appServerErrors.ts"
+import type { Transport } from "./transport/Transport.ts"
+
+export interface AppServerClientOptions {
+  readonly clientInfo: ClientInfo
+  readonly experimentalApi?: boolean
+  readonly optOutNotificationMethods?: ReadonlyArray<string>
+  /** Default 30 s. */
+  readonly requestTimeoutMs?: number
+  /** Answers approvals and the other server requests codexd knows. Default: method-not-found. */
+  readonly onServerRequest?: ServerRequestHandler
+}
+
+export interface RequestOptions {
+  readonly timeoutMs?: number
+}
+
+export type EventListener = (event: AppServerEvent) => void
+
+export interface AppServerClient {
+  readonly transport: string
+  /** `initialize` then `initialized`; the result is kept in `serverInfo`. */
+  readonly initialize: Effect.Effect<InitializeResult, AppServerError>
+  readonly serverInfo: () => InitializeResult | null
+  readonly request: (
+    method: string,
+    params?: unknown,
+    options?: RequestOptions,
+  ) => Effect.Effect<unknown, AppServerError>
+  readonly threadStart: (params: ThreadStartParams) => Effect.Effect<ThreadSessionResult, AppServerError>
+  readonly threadResume: (params: ThreadResumeParams) => Effect.Effect<ThreadSessionResult, AppServerError>
+  readonly threadRead: (params: ThreadReadParams) => Effect.Effect<ThreadReadResult, AppServerError>
+  readonly threadList: (params: ThreadListParams) => Effect.Effect<ThreadListResult, AppServerError>
+  readonly threadUnsubscribe: (params: ThreadUnsubscribeParams) => Effect.Effect<unknown, AppServerError>
+  readonly turnStart: (params: TurnStartParams) => Effect.Effect<TurnStartResult, AppServerError>
+  readonly turnSteer: (params: TurnSteerParams) => Effect.Effect<TurnSteerResult, AppServerError>
+  readonly turnInterrupt: (params: TurnInterruptParams) => Effect.Effect<unknown, AppServerError>
+  /** Listen to every event; returns the function that stops listening. */
+  readonly onEvent: (listener: EventListener) => () => void
+  /** Resolves with the reason once the transport has closed. */
+  readonly closed: Promise<TransportClosedError>
+  readonly isClosed: () => boolean
+  /** Close our side of the transport. */
+  readonly close: () => void
+}
+
+interface Pending {
+  readonly method: string
+  readonly settle: (outcome: { readonly result: unknown } | { readonly error: AppServerError }) => void
+}
+
+const toRpcError = (method: string, error: RpcErrorPayload): RpcError | RpcOverloadedError => {
+  const data = error.data === undefined ? {} : { data: error.data }
+  return error.code === RpcErrorCode.overloaded
+    ? new RpcOverloadedError({ method, message: error.message, ...data })
+    : new RpcError({ method, code: error.code, message: error.message, ...data })
+}
+
+export const makeAppServerClient = (
+  transport: Transport,
+  options: AppServerClientOptions,
+): AppServerClient => {
+  const defaultTimeoutMs = options.requestTimeoutMs ?? 30_000
+  const pending = new Map<RequestId, Pending>()
+  const listeners = new Set<EventListener>()
+  let nextId = 1
+  let closedError: TransportClosedError | null = null
+  let serverInfo: InitializeResult | null = null
+  let resolveClosed: (error: TransportClosedError) => void = () => undefined
+  const closed = new Promise<TransportClosedError>((resolve) => {
+    resolveClosed = resolve
+  })
+
+  const emit = (event: AppServerEvent): void => {
+    for (const listener of listeners) listener(event)
+  }
+
+  const answer = (
+    id: RequestId,
+    outcome: { readonly result: unknown } | { readonly error: RpcErrorPayload },
+  ): void => {
+    transport.send("result" in outcome ? encodeResult(id, outcome.result) : encodeError(id, outcome.error))
+  }
+
+  const handleServerRequest = (id: RequestId, method: string, params: unknown): void => {
+    const handler = options.onServerRequest
+    if (!isHandledServerRequest(method) || handler === undefined) {
+      emit({
+        type: "notification",
+        notificationMethod: method,
+        emittedAtMs: null,
+        params,
+        decodeError: "unsupported server request, answered method-not-found",
+      })
+      answer(id, {
+        error: { code: RpcErrorCode.methodNotFound, message: `codexd does not handle ${method}` },
+      })
+      return
+    }
+    Effect.runFork(
+      handler({ id, method, params }).pipe(
+        Effect.catchCause((cause) =>
+          Effect.succeed({
+            error: { code: RpcErrorCode.internalError, message: `handler failed: ${String(cause)}` },
+          }),
+        ),
+        Effect.tap((outcome) => Effect.sync(() => closedError === null && answer(id, outcome))),
+      ),
+    )
+  }
+
+  transport.start({
+    onLine: (line) => {
+      const message = classifyLine(line)
+      switch (message.kind) {
+        case "notification":
+          emit(toAppServerEvent(message.method, message.params, message.emittedAtMs))
+          return
+        case "request":
+          handleServerRequest(message.id, message.method, message.params)
+          return
+        case "response":
+        case "errorResponse": {
+          const entry = message.id === null ? undefined : pending.get(message.id)
+          if (entry === undefined) {
+            emit(malformed(line, "response to an unknown or expired request id"))
+            return
+          }
+          pending.delete(message.id as RequestId)
+          entry.settle(
+            message.kind === "response"
+              ? { result: message.result }
+              : { error: toRpcError(entry.method, message.error) },
+          )
+          return
+        }
+        case "malformed":
+          emit(message.event)
+      }
+    },
+    onOversizedLine: (bytes) =>
+      emit(malformed("", `line of ${bytes} bytes exceeds the limit and was skipped`)),
+    onClose: (error) => {
+      closedError = error
+      for (const entry of pending.values()) entry.settle({ error })
+      pending.clear()
+      resolveClosed(error)
+    },
+  })
+
+  const request = (method: string, params?: unknown, requestOptions: RequestOptions = {}) =>
+    Effect.callback<unknown, AppServerError>((resume) => {
+      if (closedError !== null) {
+        resume(Effect.fail(closedError))
+        return
+      }
+      const id = nextId++
+      const timeoutMs = requestOptions.timeoutMs ?? defaultTimeoutMs
+      const timer = setTimeout(() => {
+        pending.delete(id)
+        resume(Effect.fail(new RequestTimeoutError({ method, timeoutMs })))
+      }, timeoutMs)
+      pending.set(id, {
+        method,
+        settle: (outcome) => {
+          clearTimeout(timer)
+          resume("result" in outcome ? Effect.succeed(outcome.result) : Effect.fail(outcome.error))
+        },
+      })
+      transport.send(encodeRequest(id, method, params))
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        pending.delete(id)
+      })
+    })
+
+  const typed =
+    <A>(method: string, schema: Schema.ConstraintDecoder<A>) =>
+    (params: unknown, requestOptions?: RequestOptions): Effect.Effect<A, AppServerError> =>
+      Effect.flatMap(request(method, params, requestOptions), (result) => {
+        const decoded = decodeValue(schema, `${method} result`)(result)
+        return Result.isSuccess(decoded)
+          ? Effect.succeed(decoded.success)
+          : Effect.fail(new ResultDecodeError({ method, message: decoded.failure.message }))
+      })
+
+  const initializeParams: InitializeParams = {
+    clientInfo: options.clientInfo,
+    capabilities: {
+      experimentalApi: options.experimentalApi ?? false,
+      ...(options.optOutNotificationMethods === undefined
+        ? {}
+        : { optOutNotificationMethods: options.optOutNotificationMethods }),
+    },
+  }
+
+  return {
+    transport: transport.describe,
+    initialize: typed(
+      "initialize",
+      InitializeResult,
+    )(initializeParams).pipe(
+      Effect.tap((result) =>
+        Effect.sync(() => {
+          serverInfo = result
+          transport.send(encodeNotification("initialized"))
+        }),
+      ),
+    ),
+    serverInfo: () => serverInfo,
+    request,
+    threadStart: typed("thread/start", ThreadSessionResult),
+    threadResume: typed("thread/resume", ThreadSessionResult),
+    threadRead: typed("thread/read", ThreadReadResult),
+    threadList: typed("thread/list", ThreadListResult),
+    threadUnsubscribe: typed("thread/unsubscribe", ThreadUnsubscribeResult),
+    turnStart: typed("turn/start", TurnStartResult),
+    turnSteer: typed("turn/steer", TurnSteerResult),
+    turnInterrupt: typed("turn/interrupt", EmptyResult),
+    onEvent: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    closed,
+    isClosed: () => closedError !== null,
+    close: () => transport.close(),
+  }
+}

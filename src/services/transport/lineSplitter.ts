@@ -1,0 +1,80 @@
+/**
+ * Splits a byte stream into lines. Handles lines split across chunks, many lines in one chunk,
+ * `\r\n`, lines far larger than a chunk (a `thread/resume` answer can exceed 16 MiB), and invalid
+ * UTF-8 (decoded with U+FFFD, so the line still arrives and the JSON layer reports it).
+ * A line over `maxLineBytes` is discarded as it streams in and reported once, without buffering it.
+ */
+
+export interface LineSink {
+  readonly onLine: (line: string) => void
+  readonly onOversizedLine: (bytes: number) => void
+}
+
+const NEWLINE = 0x0a
+const CARRIAGE_RETURN = 0x0d
+
+export class LineSplitter {
+  private chunks: Array<Buffer> = []
+  private buffered = 0
+  private discarding = false
+  private discarded = 0
+  private readonly decoder = new TextDecoder("utf-8", { fatal: false })
+  private readonly sink: LineSink
+  private readonly maxLineBytes: number
+
+  constructor(sink: LineSink, maxLineBytes = 256 * 1024 * 1024) {
+    this.sink = sink
+    this.maxLineBytes = maxLineBytes
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0
+    for (;;) {
+      const newline = chunk.indexOf(NEWLINE, start)
+      if (newline === -1) break
+      this.take(chunk.subarray(start, newline))
+      this.endLine()
+      start = newline + 1
+    }
+    if (start < chunk.length) this.take(chunk.subarray(start))
+  }
+
+  /** End of stream: a final line without a newline still counts. */
+  end(): void {
+    if (this.buffered > 0 || this.discarding) this.endLine()
+  }
+
+  private take(part: Buffer): void {
+    if (part.length === 0) return
+    if (this.discarding) {
+      this.discarded += part.length
+      return
+    }
+    if (this.buffered + part.length > this.maxLineBytes) {
+      this.discarding = true
+      this.discarded = this.buffered + part.length
+      this.chunks = []
+      this.buffered = 0
+      return
+    }
+    this.chunks.push(part)
+    this.buffered += part.length
+  }
+
+  private endLine(): void {
+    if (this.discarding) {
+      this.discarding = false
+      this.sink.onOversizedLine(this.discarded)
+      this.discarded = 0
+      return
+    }
+    let bytes =
+      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered)
+    this.chunks = []
+    this.buffered = 0
+    if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN)
+      bytes = bytes.subarray(0, bytes.length - 1)
+    if (bytes.length === 0) return
+    this.sink.onLine(this.decoder.decode(bytes))
+  }
+}
