@@ -1,0 +1,94 @@
+/**
+ * Spawning an app-server child with execa and exposing its stdio as a Transport.
+ * The child gets its own process group (so a kill reaches anything it started), inherits the
+ * environment (so CODEX_HOME and API keys reach codex), and its stderr goes to a log file.
+ * Killing is SIGTERM to the group, then SIGKILL after `killTimeoutMs` if it is still alive.
+ */
+import { execa } from "execa"
+import { type ChildExit, stdioTransport } from "./stdioTransport.ts"
+import type { Transport } from "./Transport.ts"
+
+export interface AppServerProcessOptions {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Append the child's stderr here; discarded when absent. */
+  readonly stderrPath?: string
+  readonly onRawLine?: (direction: "in" | "out", line: string) => void
+}
+
+export interface AppServerProcess {
+  readonly pid: number
+  readonly transport: Transport
+  readonly exited: Promise<ChildExit>
+  /** SIGTERM to the process group, SIGKILL after `killTimeoutMs`; resolves once it has exited. */
+  readonly stop: (killTimeoutMs: number) => Promise<ChildExit>
+  /** Send one signal to the process group now. */
+  readonly signal: (signal: NodeJS.Signals) => void
+}
+
+export class SpawnError extends Error {
+  override readonly name = "SpawnError"
+}
+
+const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+export const spawnAppServer = (options: AppServerProcessOptions): AppServerProcess => {
+  const child = execa(options.command, [...options.args], {
+    cwd: options.cwd,
+    env: options.env ?? {},
+    extendEnv: options.env === undefined,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: options.stderrPath === undefined ? "ignore" : { file: options.stderrPath, append: true },
+    buffer: false,
+    reject: false,
+    detached: true,
+    cleanup: true,
+    encoding: "buffer",
+  })
+  const pid = child.pid
+  if (pid === undefined || child.stdout === null || child.stdin === null) {
+    throw new SpawnError(`could not start ${options.command}`)
+  }
+  let exitedFlag = false
+  const exited: Promise<ChildExit> = child.then((result) => {
+    exitedFlag = true
+    const spawnFailed = result.failed && result.exitCode === undefined && result.signal === undefined
+    return {
+      exitCode: result.exitCode ?? (spawnFailed ? 127 : null),
+      signal: result.signal ?? null,
+    }
+  })
+  const transport = stdioTransport({
+    describe: `stdio (pid ${pid})`,
+    stdout: child.stdout,
+    stdin: child.stdin,
+    exited,
+    ...(options.onRawLine === undefined ? {} : { onRawLine: options.onRawLine }),
+  })
+  return {
+    pid,
+    transport,
+    exited,
+    signal: (signal) => signalGroup(pid, signal),
+    stop: async (killTimeoutMs) => {
+      if (!exitedFlag) {
+        signalGroup(pid, "SIGTERM")
+        const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), killTimeoutMs)
+        timer.unref()
+        const result = await exited
+        clearTimeout(timer)
+        return result
+      }
+      return exited
+    },
+  }
+}
