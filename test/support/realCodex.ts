@@ -1,0 +1,29 @@
+/** The real pinned codex app-server, offline against the loopback model mock, with a client over it. */
+import { bundledCodexPath } from "../../src/config.ts"
+import { type AppServerClientOptions, makeAppServerClient } from "../../src/services/AppServerClient.ts"
+import { spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
+import type { CodexHome } from "./codexHome.ts"
+import { clientInfo, type FakeSession, watchEvents } from "./fakePeer.ts"
+
+export const codexBinary = (): string => {
+  const path = bundledCodexPath()
+  if (path === null)
+    throw new Error("the pinned @openai/codex platform package is not installed (run npm ci)")
+  return path
+}
+
+export const startRealCodex = (
+  home: CodexHome,
+  cwd: string,
+  options: Partial<AppServerClientOptions> = {},
+): FakeSession => {
+  const proc = spawnAppServer({
+    command: codexBinary(),
+    args: ["app-server"],
+    cwd,
+    env: { ...process.env, ...home.env },
+  })
+  const client = makeAppServerClient(proc.transport, { clientInfo, experimentalApi: true, ...options })
+  const { events, waitFor } = watchEvents(client)
+  return { proc, client, events, waitFor, cleanup: async () => void (await proc.stop(2_000)) }
+}
