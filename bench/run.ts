@@ -2,12 +2,14 @@
  * `npm run bench`: every benchmark, each printed beside a baseline measured in the same run.
  * `npm run bench -- store` runs only the benches whose name contains "store".
  */
+import { appServerClientBench } from "./appServerClient.bench.ts"
 import { eventLogBench } from "./eventLog.bench.ts"
 import { storeBench } from "./store.bench.ts"
 
 const benches: ReadonlyArray<[string, () => Promise<void>]> = [
   ["store", storeBench],
   ["eventlog", eventLogBench],
+  ["client", appServerClientBench],
 ]
 
 const filter = process.argv[2]?.toLowerCase()

@@ -7,6 +7,15 @@
  * Failure is sticky: once the transport closes, every pending request fails at once with the
  * TransportClosedError, and so does every later one. Bad lines never break the connection; they
  * become `malformed` events.
+ *
+ * Facts of the real server that callers must design around (all seen in the real-peer tests):
+ * - after `turn/interrupt`, an approval `cancel` or a steer, an open item may never get `item/completed`;
+ *   only `turn/completed` reliably ends a turn;
+ * - `turn/start` on a thread with an active turn does not fail: it silently steers that turn, so a
+ *   caller must keep one active turn per thread itself;
+ * - server requests (approvals) never time out on the server's side: the handler must answer;
+ * - closing stdin or SIGTERM ends the server within tens of ms, with no `turn/completed` for the
+ *   active turn: the caller learns it from `closed`.
  */
 import { Effect, Result, type Schema } from "effect"
 import { type AppServerEvent, malformed, toAppServerEvent } from "../domain/appServer/events.ts"
