@@ -100,6 +100,8 @@ const daemonState: DaemonState = {
     exitCode: null,
     signal: null,
     lastError: null,
+    restartCount: 0,
+    machineState: "alive.running",
   },
 }
 

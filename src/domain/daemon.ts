@@ -2,7 +2,7 @@
 import { Schema } from "effect"
 import { ChildStrategy, ServerMode } from "./config.ts"
 import { DaemonId } from "./ids.ts"
-import { Timestamp } from "./json.ts"
+import { NonNegativeInt, Timestamp } from "./json.ts"
 
 export const DaemonIdentity = Schema.Struct({
   daemonId: DaemonId,
@@ -37,6 +37,10 @@ export const ManagedChildState = Schema.Struct({
   exitCode: Schema.NullOr(Schema.Int),
   signal: Schema.NullOr(Schema.String),
   lastError: Schema.NullOr(Schema.String),
+  /** Automatic restarts since the last manual start or restart. */
+  restartCount: NonNegativeInt,
+  /** The supervisor's machine state (`alive.starting`, `backoff`, ...), finer than `status`. */
+  machineState: Schema.String,
 })
 export type ManagedChildState = typeof ManagedChildState.Type
 

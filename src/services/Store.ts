@@ -55,6 +55,10 @@ export class Store extends Context.Service<
     readonly corruptFiles: ReadonlyArray<CorruptFileReport>
     readonly daemonState: Effect.Effect<DaemonState | null>
     readonly saveDaemonState: (state: DaemonState) => Effect.Effect<void, StoreError>
+    /** Read-modify-write of the daemon state; `f` gets null when there is none yet. */
+    readonly updateDaemonState: (
+      f: (state: DaemonState | null) => DaemonState,
+    ) => Effect.Effect<DaemonState, StoreError>
     readonly sessions: Effect.Effect<SessionRegistryState>
     readonly updateSessions: (
       f: (registry: SessionRegistryState) => SessionRegistryState,
@@ -183,6 +187,15 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
         return persist(paths.daemonStatePath, "write", () =>
           daemonWriter.save(() => encodeJson(DaemonState, state)),
         )
+      }),
+    updateDaemonState: (f) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(paths.daemonStatePath)
+        const next = { ...f(daemonState), updatedAt: nowIso() }
+        daemonState = next
+        return persist(paths.daemonStatePath, "write", () =>
+          daemonWriter.save(() => encodeJson(DaemonState, daemonState as DaemonState)),
+        ).pipe(Effect.as(next))
       }),
     sessions: Effect.sync(() => sessions),
     updateSessions: (f) =>

@@ -1,0 +1,68 @@
+/**
+ * Finding a child left alive by a daemon that was killed with SIGKILL (execa's cleanup does not run
+ * then). Before killing a recorded pid we make sure it is still that codex process and not a zombie
+ * or an unrelated process that reused the pid. Linux answers through /proc; elsewhere nothing is
+ * killed, because nothing can be proven.
+ */
+import { readFileSync, readlinkSync, realpathSync } from "node:fs"
+
+const readProc = (pid: number, file: string): string | null => {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, "utf8")
+  } catch {
+    return null
+  }
+}
+
+/** The process state letter from /proc/PID/stat (R, S, D, Z, T, ...), or null if there is no such process. */
+export const processState = (pid: number): string | null => {
+  const stat = readProc(pid, "stat")
+  if (stat === null) return null
+  // The command name is in parentheses and may contain spaces; the state follows the last ')'.
+  const afterName = stat.slice(stat.lastIndexOf(")") + 2)
+  return afterName.charAt(0) || null
+}
+
+const realpathOrSelf = (path: string): string => {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
+}
+
+/** Whether `pid` is a live (non-zombie) process running `command`. */
+export const isLiveProcessOf = (pid: number, command: string): boolean => {
+  const state = processState(pid)
+  if (state === null || state === "Z" || state === "X") return false
+  let exe: string | null = null
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`)
+  } catch {
+    exe = null
+  }
+  const wanted = realpathOrSelf(command)
+  if (exe !== null) return exe === wanted || exe.replace(/ \(deleted\)$/, "") === wanted
+  const argv0 = readProc(pid, "cmdline")?.split("\0")[0]
+  return argv0 !== undefined && realpathOrSelf(argv0) === wanted
+}
+
+export const isProcessAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return processState(pid) !== "Z"
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Kill the process group led by `pid` (the child was started as a group leader), then the pid itself. */
+export const killProcessTree = (pid: number, signal: NodeJS.Signals = "SIGKILL"): void => {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal)
+    } catch {
+      // Gone already, or not a group.
+    }
+  }
+}

@@ -1,0 +1,219 @@
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { execa } from "execa"
+import { afterEach, describe, expect, it } from "vitest"
+import { DaemonState } from "../src/domain/daemon.ts"
+import { decodeJsonText } from "../src/domain/decode.ts"
+import { EventLog } from "../src/services/EventLog.ts"
+import { Store } from "../src/services/Store.ts"
+import { isProcessAlive } from "../src/services/staleChild.ts"
+import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { type Harness, makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
+
+const harnesses: Array<Harness> = []
+afterEach(() => {
+  for (const h of harnesses.splice(0)) h.cleanup()
+})
+const harness = () => {
+  const h = makeHarness()
+  harnesses.push(h)
+  return h
+}
+const spawnPid = (h: Harness, n: number) => Number(readFileSync(join(h.dir, `spawn-${n}`), "utf8"))
+const persistedChild = (h: Harness) => {
+  const decoded = decodeJsonText(
+    DaemonState,
+    "daemon.json",
+  )(readFileSync(h.config.paths.daemonStatePath, "utf8"))
+  if (decoded._tag !== "Success") throw decoded.failure
+  return decoded.success.child
+}
+
+describe("Supervisor with the fake app-server", () => {
+  it("starts the child, passes the readiness gate, and records it", async () => {
+    const h = harness()
+    await withSupervisor(h.config, (supervisor) =>
+      Effect.gen(function* () {
+        yield* supervisor.start
+        expect(yield* supervisor.settled).toBe("running")
+        expect(supervisor.client()).not.toBeNull()
+        const pid = spawnPid(h, 1)
+        expect(supervisor.childState()).toMatchObject({
+          status: "running",
+          pid,
+          machineState: "alive.running",
+        })
+        yield* Effect.promise(() =>
+          waitUntil(() => persistedChild(h).status === "running", 5_000, "persisted running"),
+        )
+        expect(persistedChild(h).pid).toBe(pid)
+        const events = (yield* (yield* EventLog).recent).events.filter((e) => e.type === "child.state")
+        expect(events.map((e) => e.detail?.state)).toEqual(
+          expect.arrayContaining(["alive.starting", "alive.running"]),
+        )
+        yield* supervisor.stop
+        expect(isProcessAlive(pid)).toBe(false)
+        expect(supervisor.childState().status).toBe("stopped")
+      }),
+    )
+  })
+
+  it("restarts a child that crashed at start, after the backoff", async () => {
+    const h = harness()
+    h.script({ onStart: [{ exit: 7 }] }, 1)
+    await withSupervisor(h.config, (supervisor) =>
+      Effect.gen(function* () {
+        yield* supervisor.start
+        expect(yield* supervisor.settled).toBe("running")
+        // The state describes the current child; the previous one's exit is in the events.
+        expect(supervisor.childState()).toMatchObject({
+          restartCount: 1,
+          exitCode: null,
+          pid: spawnPid(h, 2),
+        })
+        const exits = (yield* (yield* EventLog).recent).events.filter((e) => e.type === "child.exited")
+        expect(exits[0]?.detail).toMatchObject({ exitCode: 7 })
+        yield* supervisor.stop
+      }),
+    )
+  })
+
+  it("kills and restarts a child that never answers initialize", async () => {
+    const h = harness()
+    h.script({ requests: { initialize: [{ never: true }] } }, 1)
+    await withSupervisor(
+      h.config,
+      (supervisor) =>
+        Effect.gen(function* () {
+          yield* supervisor.start
+          expect(yield* supervisor.settled).toBe("running")
+          expect(supervisor.childState().restartCount).toBe(1)
+          expect(supervisor.childState().lastError).toContain("did not answer initialize")
+          yield* Effect.promise(() =>
+            waitUntil(() => !isProcessAlive(spawnPid(h, 1)), 5_000, "first child gone"),
+          )
+          yield* supervisor.stop
+        }),
+      {
+        startTimeoutMs: 300,
+        killTimeoutMs: 200,
+        maxRestarts: 3,
+        restartWindowMs: 60_000,
+        stableAfterMs: 60_000,
+        backoffDelayMs: () => 10,
+      },
+    )
+  })
+
+  it("trips the crash-loop budget into failed, stays up, and restarts on request", async () => {
+    const h = harness()
+    h.script({ onStart: [{ kill: "SIGKILL" }] })
+    await withSupervisor(h.config, (supervisor) =>
+      Effect.gen(function* () {
+        yield* supervisor.start
+        expect(yield* supervisor.settled).toBe("failed")
+        expect(supervisor.childState()).toMatchObject({
+          status: "failed",
+          restartCount: 3,
+          signal: "SIGKILL",
+        })
+        expect(existsSync(join(h.dir, "spawn-4"))).toBe(true)
+        expect(existsSync(join(h.dir, "spawn-5"))).toBe(false)
+        // No automatic restart out of failed.
+        yield* Effect.sleep(100)
+        expect(existsSync(join(h.dir, "spawn-5"))).toBe(false)
+        h.script({})
+        yield* supervisor.restart
+        yield* Effect.promise(() =>
+          waitUntil(() => supervisor.childState().status === "running", 10_000, "running after restart"),
+        )
+        expect(supervisor.childState().restartCount).toBe(0)
+        yield* supervisor.stop
+      }),
+    )
+  })
+
+  it("escalates to SIGKILL on stop when the child ignores SIGTERM", async () => {
+    const h = harness()
+    h.script({ ignoreSigterm: true })
+    await withSupervisor(h.config, (supervisor) =>
+      Effect.gen(function* () {
+        yield* supervisor.start
+        yield* supervisor.settled
+        const pid = spawnPid(h, 1)
+        yield* supervisor.stop
+        expect(isProcessAlive(pid)).toBe(false)
+      }),
+    )
+  })
+
+  it("reaps a child left alive by a daemon killed with SIGKILL, and nothing else", async () => {
+    const h = harness()
+    const orphan = execa(process.execPath, [fakeAppServerPath], {
+      detached: true,
+      stdin: "pipe",
+      reject: false,
+    })
+    const bystander = execa("sleep", ["30"], { reject: false })
+    try {
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.updateDaemonState(() => ({
+            started: true,
+            startedAt: new Date().toISOString(),
+            stoppedAt: null,
+            updatedAt: new Date().toISOString(),
+            pid: 999_999,
+            apiBase: null,
+            child: { ...staleChild, pid: orphan.pid ?? 0, command: process.execPath },
+          }))
+        }).pipe(Effect.provide((await import("../src/daemon.ts")).foundationLayer(h.config))),
+      )
+      await withSupervisor(h.config, () =>
+        Effect.gen(function* () {
+          yield* Effect.promise(() =>
+            waitUntil(() => !isProcessAlive(orphan.pid ?? 0), 5_000, "orphan killed"),
+          )
+          const reaped = (yield* (yield* EventLog).recent).events.find((e) => e.type === "child.reaped")
+          expect(reaped?.detail).toMatchObject({ pid: orphan.pid })
+        }),
+      )
+      // A pid that is not that command is left alone.
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.updateDaemonState((s) => ({
+            ...(s as DaemonState),
+            child: { ...staleChild, pid: bystander.pid ?? 0, command: process.execPath },
+          }))
+        }).pipe(Effect.provide((await import("../src/daemon.ts")).foundationLayer(h.config))),
+      )
+      await withSupervisor(h.config, () => Effect.void)
+      expect(isProcessAlive(bystander.pid ?? 0)).toBe(true)
+    } finally {
+      orphan.kill("SIGKILL")
+      bystander.kill("SIGKILL")
+      await Promise.all([orphan, bystander])
+    }
+  })
+})
+
+const staleChild: DaemonState["child"] = {
+  strategy: "spawn",
+  mode: "app-server",
+  endpoint: "stdio://",
+  status: "running",
+  command: null,
+  args: [],
+  cwd: null,
+  pid: null,
+  startedAt: null,
+  exitedAt: null,
+  exitCode: null,
+  signal: null,
+  lastError: null,
+  restartCount: 0,
+  machineState: "alive.running",
+}
