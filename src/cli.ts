@@ -8,9 +8,23 @@ import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
 import { configCommand } from "./cli/configCommand.ts"
 import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
+import { machinesCommand } from "./cli/machinesCommand.ts"
+import { startCommand } from "./cli/startCommand.ts"
+import { statusCommand } from "./cli/statusCommand.ts"
+import { stopCommand } from "./cli/stopCommand.ts"
 import { configInputFromProcess, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
 
-const commands: ReadonlyArray<Command> = [configCommand, helpCommand(() => commands)]
+/** The arguments after the command name, for `start --detach` to hand to the background daemon. */
+let commandArgv: ReadonlyArray<string> = []
+
+const commands: ReadonlyArray<Command> = [
+  startCommand(() => commandArgv),
+  stopCommand,
+  statusCommand,
+  configCommand,
+  machinesCommand,
+  helpCommand(() => commands),
+]
 
 /** Every configuration setting is also a flag of every command. */
 const configFlags: FlagTable = Object.fromEntries(
@@ -40,6 +54,7 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<Exit
     io.err(`codexd: unknown command ${JSON.stringify(name)}; run \`codexd help\` for the list\n`)
     return ExitCode.usage
   }
+  commandArgv = rest
   const parsed = parseArgs(command.name, rest, { ...configFlags, ...helpFlag, ...command.flags })
   if (Result.isFailure(parsed)) {
     io.err(`codexd ${command.name}: ${parsed.failure.message}\n\n${commandHelp(command)}`)

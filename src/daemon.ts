@@ -1,14 +1,18 @@
 /**
- * The composition root: the only place that wires live layers together.
- * Services depend on each other only through their tags; this file decides which implementations
- * run. It grows as the daemon does (supervisor, sessions, runs, API).
+ * The composition root: the only place that wires live layers together, and the daemon's main
+ * program (`codexd start`): take the state-directory lock, record the daemon as started, start the
+ * supervised child, report readiness, and on SIGINT/SIGTERM stop the child and record the stop.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import packageJson from "../package.json" with { type: "json" }
 import { CodexdConfig } from "./config.ts"
 import type { ResolvedConfig } from "./domain/config.ts"
+import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { EventLog, type EventLogOptions } from "./services/EventLog.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/Logging.ts"
+import { acquireLock, LockHeldError } from "./services/StateLock.ts"
 import { Store, type StoreError } from "./services/Store.ts"
+import { Supervisor, type SupervisorOptions } from "./services/Supervisor.ts"
 
 export interface FoundationOptions {
   readonly eventLog?: EventLogOptions
@@ -24,6 +28,112 @@ export const foundationLayer = (
     Layer.provide(fileLoggingLayer(openPinoFile(config.paths.daemonLogPath))),
   )
 
-/** What a client reads when no daemon runs: the same files, opened read-only (nothing moved or created). */
-export const readOnlyStoreLayer = (config: ResolvedConfig): Layer.Layer<CodexdConfig | Store, StoreError> =>
-  Store.layer({ readOnly: true }).pipe(Layer.provideMerge(CodexdConfig.layerOf(config)))
+export const daemonLayer = (config: ResolvedConfig, supervisor: Partial<SupervisorOptions> = {}) =>
+  Supervisor.layer({ clientVersion: packageJson.version, ...supervisor }).pipe(
+    Layer.provideMerge(foundationLayer(config)),
+  )
+
+export interface DaemonReport {
+  /** Called once: the daemon is up and the child is ready (or it could not be made ready). */
+  readonly ready: (line: string) => void
+  readonly failed: (reason: string) => void
+}
+
+export type DaemonOutcome =
+  | { readonly _tag: "Stopped" }
+  | { readonly _tag: "LockHeld"; readonly error: LockHeldError }
+  | { readonly _tag: "ChildFailed"; readonly reason: string }
+
+const describeChild = (child: ManagedChildState): string =>
+  child.status === "external"
+    ? `attached to ${child.endpoint}`
+    : `child pid ${child.pid ?? "none"} (${child.status})`
+
+/** Resolves when SIGINT or SIGTERM arrives (or `stopSignal` is aborted). */
+const awaitStopSignal = (stopSignal?: AbortSignal) =>
+  Effect.callback<string>((resume) => {
+    const onSignal = (signal: NodeJS.Signals) => resume(Effect.succeed(signal))
+    process.once("SIGINT", onSignal)
+    process.once("SIGTERM", onSignal)
+    const onAbort = () => resume(Effect.succeed("abort"))
+    stopSignal?.addEventListener("abort", onAbort)
+    return Effect.sync(() => {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+      stopSignal?.removeEventListener("abort", onAbort)
+    })
+  })
+
+/**
+ * Run the daemon in this process until it is told to stop. The lock is taken before anything is
+ * written, so a second daemon on the same state directory changes nothing.
+ */
+export const runDaemon = (
+  config: ResolvedConfig,
+  report: DaemonReport,
+  options: { readonly supervisor?: Partial<SupervisorOptions>; readonly stopSignal?: AbortSignal } = {},
+): Promise<DaemonOutcome> => {
+  const lock = acquireLock(config.paths.lockPath)
+  if (lock instanceof LockHeldError) return Promise.resolve({ _tag: "LockHeld", error: lock })
+
+  const program = Effect.gen(function* () {
+    const store = yield* Store
+    const events = yield* EventLog
+    const supervisor = yield* Supervisor
+    const startedAt = new Date().toISOString()
+    const started = (child: ManagedChildState): DaemonState => ({
+      started: true,
+      startedAt,
+      stoppedAt: null,
+      updatedAt: startedAt,
+      pid: process.pid,
+      apiBase: null,
+      child,
+    })
+    yield* store.updateDaemonState(() => started(supervisor.childState()))
+    yield* events.publish({
+      type: "daemon.started",
+      message: `codexd ${packageJson.version} started (pid ${process.pid})`,
+      detail: { pid: process.pid, version: packageJson.version, tookOverLockFrom: lock.tookOverFrom },
+    })
+
+    yield* supervisor.start
+    const status = yield* supervisor.settled
+    const child = supervisor.childState()
+    if (status === "failed") {
+      const reason = `the app-server could not be started: ${child.lastError ?? `exit code ${child.exitCode}, signal ${child.signal}`}`
+      yield* events.publish({ level: "error", type: "daemon.failed", message: reason, detail: { child } })
+      yield* supervisor.stop
+      yield* store.updateDaemonState((s) => ({
+        ...(s ?? started(child)),
+        started: false,
+        stoppedAt: new Date().toISOString(),
+      }))
+      report.failed(reason)
+      return { _tag: "ChildFailed", reason } as const
+    }
+    report.ready(
+      `codexd ready: pid ${process.pid}, ${describeChild(child)}, api none (state ${config.paths.stateDir})`,
+    )
+
+    const signal = yield* awaitStopSignal(options.stopSignal)
+    yield* events.publish({ type: "daemon.stopping", message: `stopping on ${signal}`, detail: { signal } })
+    yield* supervisor.stop
+    yield* store.updateDaemonState((s) => ({
+      ...(s ?? started(supervisor.childState())),
+      started: false,
+      stoppedAt: new Date().toISOString(),
+      child: supervisor.childState(),
+    }))
+    yield* events.publish({ type: "daemon.stopped", message: "codexd stopped", detail: null })
+    return { _tag: "Stopped" } as const
+  })
+
+  return Effect.runPromise(
+    program.pipe(
+      Effect.provide(daemonLayer(config, options.supervisor)),
+      Effect.catch((error) => Effect.succeed({ _tag: "ChildFailed", reason: error.message } as const)),
+      Effect.ensuring(Effect.sync(() => lock.release())),
+    ),
+  )
+}

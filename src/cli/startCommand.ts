@@ -1,0 +1,112 @@
+/**
+ * `codexd start [--detach]`: run the daemon in the foreground until SIGINT/SIGTERM, or start it in
+ * the background and return once it is ready (exit 0) or has failed (exit 1 with the reason).
+ */
+
+import { spawn } from "node:child_process"
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { runDaemon } from "../daemon.ts"
+import type { ResolvedConfig } from "../domain/config.ts"
+import { lockHolder } from "../services/StateLock.ts"
+import { isProcessAlive } from "../services/staleChild.ts"
+import { readStatus } from "../services/statusSnapshot.ts"
+import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
+
+const codexdEntry = join(import.meta.dirname, "..", "..", "bin", "codexd.js")
+
+/** Where a detached daemon's own stdout and stderr go (its structured logs are in daemon.log). */
+const detachedOutputPath = (config: ResolvedConfig) => join(config.paths.logsDir, "daemon.out")
+
+const tail = (path: string, lines: number): string => {
+  try {
+    return readFileSync(path, "utf8").trim().split("\n").slice(-lines).join("\n")
+  } catch {
+    return ""
+  }
+}
+
+const startDetached = async (
+  config: ResolvedConfig,
+  argv: ReadonlyArray<string>,
+  io: CliIo,
+  json: boolean,
+) => {
+  const holder = lockHolder(config.paths.lockPath)
+  if (holder !== null) {
+    io.err(`codexd start: another codexd (pid ${holder}) already runs on ${config.paths.stateDir}\n`)
+    return ExitCode.usage
+  }
+  mkdirSync(config.paths.logsDir, { recursive: true })
+  const outputPath = detachedOutputPath(config)
+  const output = openSync(outputPath, "a")
+  // A plain detached spawn: the daemon must outlive this command, so nothing may tie it to us.
+  const child = spawn(process.execPath, [codexdEntry, "start", ...argv.filter((a) => a !== "--detach")], {
+    detached: true,
+    stdio: ["ignore", output, output],
+  })
+  closeSync(output)
+  child.unref()
+  const pid = child.pid ?? 0
+  // Ready means: this daemon holds the lock and recorded a settled child in the daemon state.
+  for (const until = Date.now() + 120_000; Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50))
+    if (!isProcessAlive(pid)) {
+      const reason = tail(outputPath, 5) || "the daemon exited before it was ready"
+      if (json) io.out(`${JSON.stringify({ ready: false, pid, reason })}\n`)
+      io.err(`codexd start: failed: ${reason}\n`)
+      return ExitCode.failed
+    }
+    if (lockHolder(config.paths.lockPath) !== pid) continue
+    const { snapshot } = await readStatus(config)
+    const daemon = snapshot?.daemon
+    if (daemon?.pid === pid && daemon.started && ["running", "external"].includes(daemon.child.status)) {
+      if (json)
+        io.out(
+          `${JSON.stringify({ ready: true, pid, childPid: daemon.child.pid, apiBase: daemon.apiBase })}\n`,
+        )
+      else
+        io.out(
+          `codexd ready: pid ${pid}, child pid ${daemon.child.pid ?? "none"}, api ${daemon.apiBase ?? "none"} (detached; logs in ${config.paths.logsDir})\n`,
+        )
+      return ExitCode.ok
+    }
+  }
+  io.err(`codexd start: pid ${pid} was not ready within 120 s; see ${outputPath}\n`)
+  return ExitCode.failed
+}
+
+export const startCommand = (argv: () => ReadonlyArray<string>): Command => ({
+  name: "start",
+  summary: "run the daemon (foreground until SIGINT/SIGTERM; --detach returns once it is ready)",
+  usage: "codexd start [--detach] [--json]",
+  flags: {
+    ...jsonFlag,
+    detach: {
+      kind: "boolean",
+      describe: "start in the background; exit 0 once ready, 1 with the reason if it failed",
+    },
+  },
+  needsConfig: true,
+  run: async ({ args, config, io }) => {
+    const json = args.flags.json === true
+    if (args.flags.detach === true) return startDetached(config, argv(), io, json)
+    const outcome = await runDaemon(config, {
+      ready: (line) =>
+        io.out(json ? `${JSON.stringify({ ready: true, pid: process.pid, line })}\n` : `${line}\n`),
+      failed: (reason) => {
+        if (json) io.out(`${JSON.stringify({ ready: false, pid: process.pid, reason })}\n`)
+        io.err(`codexd start: ${reason}\n`)
+      },
+    })
+    switch (outcome._tag) {
+      case "Stopped":
+        return ExitCode.ok
+      case "LockHeld":
+        io.err(`codexd start: ${outcome.error.message}\n`)
+        return ExitCode.usage
+      case "ChildFailed":
+        return ExitCode.failed
+    }
+  },
+})

@@ -1,0 +1,70 @@
+/**
+ * The status snapshot (DESIGN §3) read from the state files, as `codexd status` shows it whether or
+ * not a daemon runs. The files are written through on every change, so they are current.
+ */
+import { Effect, Layer } from "effect"
+import { CodexdConfig } from "../config.ts"
+import type { ResolvedConfig } from "../domain/config.ts"
+import type { DaemonState, ManagedChildState } from "../domain/daemon.ts"
+import type { StatusSnapshot } from "../domain/status.ts"
+import { lockHolder } from "./StateLock.ts"
+import { type CorruptFileReport, Store } from "./Store.ts"
+
+export interface StatusReading {
+  /** Null when no daemon has ever run on this state directory. */
+  readonly snapshot: StatusSnapshot | null
+  /** The pid of the live daemon, or null when none runs. */
+  readonly runningPid: number | null
+  readonly corruptFiles: ReadonlyArray<CorruptFileReport>
+}
+
+export const idleChild = (config: ResolvedConfig): ManagedChildState => ({
+  strategy: config.server.childStrategy,
+  mode: config.server.mode,
+  endpoint: config.server.endpoint,
+  status: "idle",
+  command: config.server.childCommand,
+  args: [...config.server.childArgs],
+  cwd: config.server.childCwd,
+  pid: null,
+  startedAt: null,
+  exitedAt: null,
+  exitCode: null,
+  signal: null,
+  lastError: null,
+  restartCount: 0,
+  machineState: "idle",
+})
+
+const neverStarted = (config: ResolvedConfig): DaemonState => ({
+  started: false,
+  startedAt: null,
+  stoppedAt: null,
+  updatedAt: new Date(0).toISOString(),
+  pid: null,
+  apiBase: null,
+  child: idleChild(config),
+})
+
+export const readStatus = (config: ResolvedConfig): Promise<StatusReading> =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const store = yield* Store
+      const runningPid = lockHolder(config.paths.lockPath)
+      if (store.identity === null) return { snapshot: null, runningPid, corruptFiles: store.corruptFiles }
+      const daemon = (yield* store.daemonState) ?? neverStarted(config)
+      const snapshot: StatusSnapshot = {
+        config,
+        identity: store.identity,
+        // A daemon killed with SIGKILL could not record its end: say what the lock says.
+        daemon: runningPid === null && daemon.started ? { ...daemon, started: false } : daemon,
+        sessionRegistry: yield* store.sessions,
+        runRegistry: yield* store.runs,
+        recentEvents: yield* store.eventCache,
+      }
+      return { snapshot, runningPid, corruptFiles: store.corruptFiles }
+      // Read-only: a status reader never creates, moves or rewrites a file.
+    }).pipe(
+      Effect.provide(Store.layer({ readOnly: true }).pipe(Layer.provide(CodexdConfig.layerOf(config)))),
+    ),
+  )
