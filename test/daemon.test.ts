@@ -1,0 +1,116 @@
+/** `codexd start | stop | status | machines` as real processes, supervising the fake app-server. */
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { isProcessAlive } from "../src/services/staleChild.ts"
+import { runCodexd } from "./support/cli.ts"
+import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
+import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { makeTempDir } from "./support/tempConfig.ts"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const setup = (script: object = {}) => {
+  const dir = makeTempDir("codexd-daemon-")
+  cleanups.push(dir.cleanup)
+  writeFileSync(join(dir.path, "script.json"), JSON.stringify(script))
+  const env = {
+    CODEXD_CHILD_COMMAND: process.execPath,
+    CODEXD_CHILD_ARGS: JSON.stringify([fakeAppServerPath, "--script-dir", dir.path]),
+  }
+  const daemon = (args: ReadonlyArray<string> = []): DaemonProcess => {
+    const d = startDaemonProcess(args, env, dir.path)
+    cleanups.push(async () => {
+      if (d.exitCode() === undefined) await d.stop()
+    })
+    return d
+  }
+  const cli = (args: ReadonlyArray<string>) => runCodexd(args, { cwd: dir.path, env })
+  return { dir: dir.path, env, daemon, cli }
+}
+
+describe("codexd daemon (real processes, fake app-server)", () => {
+  it("starts in the foreground, reports ready, refuses a second daemon, and stops on SIGTERM", async () => {
+    const { daemon, cli, dir } = setup()
+    const first = daemon()
+    const ready = await first.waitForOutput(/codexd ready: pid (\d+), child pid (\d+) \(running\)[^\n]*/)
+    const childPid = Number(/child pid (\d+)/.exec(ready)?.[1])
+    expect(isProcessAlive(childPid)).toBe(true)
+
+    const second = await cli(["start"])
+    expect(second.exitCode).toBe(2)
+    expect(second.stderr).toContain(`pid ${first.pid}`)
+
+    const status = await cli(["status", "--json"])
+    expect(status.exitCode).toBe(0)
+    const snapshot = JSON.parse(status.stdout)
+    expect(snapshot.daemon).toMatchObject({
+      started: true,
+      pid: first.pid,
+      child: { status: "running", pid: childPid },
+    })
+
+    await first.stop()
+    expect(first.exitCode()).toBe(0)
+    expect(isProcessAlive(childPid)).toBe(false)
+    const after = await cli(["status", "--json"])
+    expect(after.exitCode).toBe(3)
+    expect(JSON.parse(after.stdout).daemon).toMatchObject({ started: false, child: { status: "stopped" } })
+    expect(readFileSync(join(dir, ".codexd", "logs", "events.jsonl"), "utf8")).toContain("daemon.stopped")
+  })
+
+  it("takes over a stale lock left by a dead daemon", async () => {
+    const { daemon, dir } = setup()
+    const lockPath = join(dir, ".codexd", "state", "daemon.lock")
+    const { mkdirSync } = await import("node:fs")
+    mkdirSync(join(dir, ".codexd", "state"), { recursive: true })
+    writeFileSync(lockPath, "999999\n")
+    const d = daemon()
+    await d.waitForOutput(/codexd ready/)
+    expect(readFileSync(lockPath, "utf8").trim()).toBe(String(d.pid))
+  })
+
+  it("stop and status exit 3 when no daemon runs", async () => {
+    const { cli } = setup()
+    const stop = await cli(["stop"])
+    expect(stop.exitCode).toBe(3)
+    expect(stop.stderr).toContain("no daemon is running")
+    const status = await cli(["status"])
+    expect(status.exitCode).toBe(3)
+  })
+
+  it("--detach returns once ready, and stop stops it", async () => {
+    const { cli } = setup()
+    const started = await cli(["start", "--detach", "--json"])
+    expect(started.exitCode).toBe(0)
+    const ready = JSON.parse(started.stdout) as { ready: boolean; pid: number; childPid: number }
+    expect(ready.ready).toBe(true)
+    expect(isProcessAlive(ready.pid)).toBe(true)
+    cleanups.push(() => {
+      if (isProcessAlive(ready.pid)) process.kill(ready.pid, "SIGKILL")
+    })
+    const stopped = await cli(["stop", "--json"])
+    expect(JSON.parse(stopped.stdout)).toEqual({ stopped: true, pid: ready.pid })
+    expect(isProcessAlive(ready.pid)).toBe(false)
+    expect(isProcessAlive(ready.childPid)).toBe(false)
+  })
+
+  it("--detach exits 1 with the reason when the child cannot be started", async () => {
+    const { cli } = setup({ onStart: [{ exit: 9 }] })
+    const started = await cli(["start", "--detach", "--child-cwd", "."])
+    expect(started.exitCode).toBe(1)
+    expect(started.stderr).toMatch(/could not be started/)
+  })
+
+  it("prints its machines as JSON and as Mermaid", async () => {
+    const { cli } = setup()
+    const json = await cli(["machines", "--json"])
+    expect(JSON.parse(json.stdout).childMachine.id).toBe("child")
+    const mermaid = await cli(["machines", "--mermaid"])
+    expect(mermaid.stdout).toContain("stateDiagram-v2")
+    expect(mermaid.stdout).toContain("alive_starting --> alive_running : CHILD.READY")
+  })
+})
