@@ -7,8 +7,5 @@ if (major < 22 || (major === 22 && minor < 19)) {
   )
   process.exit(2)
 }
-const { main } = await import("../src/cli.ts")
-process.exitCode = await main(process.argv.slice(2), {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-})
+const { runCli } = await import("../src/cli.ts")
+await runCli(process.argv.slice(2))

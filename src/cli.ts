@@ -79,16 +79,24 @@ const processIo: CliIo = {
   err: (text) => process.stderr.write(text),
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2), processIo).then(
-    (code) => {
-      process.exitCode = code
-    },
-    (error: unknown) => {
-      const message =
-        error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)
-      process.stderr.write(`codexd: ${message}\n`)
-      process.exitCode = ExitCode.failed
-    },
-  )
+/**
+ * Run one command as this process and exit with its code. The exit is explicit: a command that is
+ * done is done, whatever handles (log streams, sockets) a library may still hold open.
+ */
+export const runCli = async (argv: ReadonlyArray<string>): Promise<never> => {
+  let code: number
+  try {
+    code = await main(argv, processIo)
+  } catch (error) {
+    const message =
+      error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)
+    process.stderr.write(`codexd: ${message}\n`)
+    code = ExitCode.failed
+  }
+  // Let stdout and stderr drain before exiting, so a piped `--json` document is never cut short.
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()))
+  await new Promise<void>((resolve) => process.stderr.write("", () => resolve()))
+  process.exit(code)
 }
+
+if (import.meta.main) await runCli(process.argv.slice(2))

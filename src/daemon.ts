@@ -57,7 +57,10 @@ const awaitStopSignal = (stopSignal?: AbortSignal) =>
     process.once("SIGTERM", onSignal)
     const onAbort = () => resume(Effect.succeed("abort"))
     stopSignal?.addEventListener("abort", onAbort)
+    // Signal handlers do not keep Node alive; with no child (failed, external) nothing else might.
+    const keepAlive = setInterval(() => undefined, 2 ** 30)
     return Effect.sync(() => {
+      clearInterval(keepAlive)
       process.off("SIGINT", onSignal)
       process.off("SIGTERM", onSignal)
       stopSignal?.removeEventListener("abort", onAbort)
