@@ -30,16 +30,27 @@ const harness = (overrides: Partial<ChildMachineInput> = {}) => {
   let now = 1_000_000
   const machine = childMachine.provide({
     actors: {
-      childProcess: fromCallback<ChildMachineEvent, ChildProcessInput>(({ sendBack, input: processInput }) => {
-        spawns.push(processInput)
-        sendToMachine = sendBack
-        sendBack({ type: "CHILD.SPAWNED", pid: 100 + spawns.length, at: new Date(now).toISOString(), atMs: now })
-        return () => {
-          cleanups += 1
-        }
-      }),
+      childProcess: fromCallback<ChildMachineEvent, ChildProcessInput>(
+        ({ sendBack, input: processInput }) => {
+          spawns.push(processInput)
+          sendToMachine = sendBack
+          sendBack({
+            type: "CHILD.SPAWNED",
+            pid: 100 + spawns.length,
+            at: new Date(now).toISOString(),
+            atMs: now,
+          })
+          return () => {
+            cleanups += 1
+          }
+        },
+      ),
     },
-    delays: { startTimeout: 1_000, stableAfter: 5_000, backoffDelay: ({ context }) => backoffMs(context.consecutiveFailures) },
+    delays: {
+      startTimeout: 1_000,
+      stableAfter: 5_000,
+      backoffDelay: ({ context }) => backoffMs(context.consecutiveFailures),
+    },
   })
   const actor = createActor(machine, { input: { ...input, ...overrides }, clock })
   actor.start()
@@ -55,7 +66,14 @@ const harness = (overrides: Partial<ChildMachineInput> = {}) => {
     state,
     ready: () => sendToMachine?.({ type: "CHILD.READY" }),
     exit: (exitCode: number | null, signal: string | null = null) =>
-      sendToMachine?.({ type: "CHILD.EXITED", exitCode, signal, error: null, at: new Date(now).toISOString(), atMs: now }),
+      sendToMachine?.({
+        type: "CHILD.EXITED",
+        exitCode,
+        signal,
+        error: null,
+        at: new Date(now).toISOString(),
+        atMs: now,
+      }),
     advance: (ms: number) => {
       now += ms
       clock.increment(ms)
@@ -84,7 +102,11 @@ describe("childMachine", () => {
     h.advance(1)
     expect(h.state()).toBe("backoff")
     expect(h.cleanups()).toBe(1)
-    expect(h.context()).toMatchObject({ restartCount: 1, lastError: "the app-server did not answer initialize in time", pid: null })
+    expect(h.context()).toMatchObject({
+      restartCount: 1,
+      lastError: "the app-server did not answer initialize in time",
+      pid: null,
+    })
     h.advance(backoffMs(1))
     expect(h.state()).toBe("alive.starting")
     expect(h.spawns).toHaveLength(2)
@@ -164,14 +186,8 @@ describe("childMachine", () => {
   })
 
   it("maps machine states to the contract's child statuses", () => {
-    expect(["idle", "starting", "running", "backoff", "failed", "stopped", "external"].map(childStatusOf)).toEqual([
-      "idle",
-      "starting",
-      "running",
-      "starting",
-      "failed",
-      "stopped",
-      "external",
-    ])
+    expect(
+      ["idle", "starting", "running", "backoff", "failed", "stopped", "external"].map(childStatusOf),
+    ).toEqual(["idle", "starting", "running", "starting", "failed", "stopped", "external"])
   })
 })

@@ -1,0 +1,332 @@
+/**
+ * Model-based test of the Supervisor: paths over childMachine from `xstate/graph` (shortest paths to
+ * every reachable snapshot, and simple paths into `failed` and `stopped`), chosen to cover every state
+ * and transition, each replayed against the real Supervisor with fake app-server processes. After each
+ * step the supervisor's persisted daemon state and its events must show what the model predicts.
+ */
+import { readFileSync } from "node:fs"
+import { Effect } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { type AnyStateNode, getNextSnapshot } from "xstate"
+import { getShortestPaths, getSimplePaths } from "xstate/graph"
+import { DaemonState } from "../src/domain/daemon.ts"
+import { decodeJsonText } from "../src/domain/decode.ts"
+import {
+  type ChildMachineEvent,
+  type ChildMachineInput,
+  childMachine,
+  childStatusOf,
+} from "../src/machines/childMachine.ts"
+import type { SupervisorOptions } from "../src/services/Supervisor.ts"
+import { makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
+
+const AT = new Date(0).toISOString()
+const AFTER = {
+  startTimeout: "xstate.after.startTimeout.child.alive.starting",
+  stableAfter: "xstate.after.stableAfter.child.alive.running",
+  backoffDelay: "xstate.after.backoffDelay.child.backoff",
+} as const
+
+const modelEvents: ReadonlyArray<ChildMachineEvent | { type: string }> = [
+  { type: "START" },
+  { type: "STOP" },
+  { type: "RESTART" },
+  { type: "CHILD.SPAWNED", pid: 1, at: AT, atMs: 0 },
+  { type: "CHILD.READY" },
+  { type: "CHILD.EXITED", exitCode: 1, signal: null, error: null, at: AT, atMs: 0 },
+  { type: AFTER.startTimeout },
+  { type: AFTER.stableAfter },
+  { type: AFTER.backoffDelay },
+]
+
+const baseInput: ChildMachineInput = {
+  strategy: "spawn",
+  mode: "app-server",
+  endpoint: "stdio://",
+  command: "unused",
+  args: [],
+  cwd: "/",
+  // The crash-loop budget bounds the counters, and so the graph.
+  maxRestarts: 1,
+  restartWindowMs: 60_000,
+}
+
+type Snapshot = ReturnType<typeof childMachine.resolveState>
+interface Step {
+  readonly state: Snapshot
+  readonly event: { readonly type: string }
+}
+interface Path {
+  readonly strategy: "spawn" | "external"
+  readonly steps: ReadonlyArray<Step>
+}
+
+const flat = (value: unknown): string =>
+  typeof value === "string"
+    ? value
+    : Object.entries(value as Record<string, unknown>)
+        .map(([k, v]) => `${k}.${flat(v)}`)
+        .join(",")
+
+/** Coarser than the full context, so simple paths stay finite: state, budget used, whether a pid is known. */
+const serializeState = (s: Snapshot) =>
+  JSON.stringify([s.value, s.context.restartTimes.length, s.context.pid === null])
+
+const pathsFor = (strategy: "spawn" | "external"): Array<Path> => {
+  const options = {
+    events: modelEvents as Array<ChildMachineEvent>,
+    input: { ...baseInput, strategy },
+    serializeState,
+  }
+  const shortest = getShortestPaths(childMachine, options)
+  const all = [
+    ...shortest,
+    ...getSimplePaths(childMachine, { ...options, toState: (s) => s.matches("failed") }),
+    ...getSimplePaths(childMachine, { ...options, toState: (s) => s.matches("stopped") }),
+  ].map((p) => ({ strategy, steps: p.steps as unknown as ReadonlyArray<Step> }))
+  // Shortest paths reach each snapshot once; the transitions back into known snapshots (a RESTART out
+  // of backoff, the stable-running timer) are one more event at the end of such a path.
+  for (const path of shortest) {
+    for (const event of modelEvents) {
+      const next = getNextSnapshot(childMachine, path.state, event as ChildMachineEvent)
+      if (next === path.state) continue
+      all.push({
+        strategy,
+        steps: [...(path.steps as unknown as ReadonlyArray<Step>), { state: next, event }],
+      })
+    }
+  }
+  return all
+}
+
+// --- coverage ---------------------------------------------------------------------------------
+
+interface DefinedTransition {
+  readonly key: string
+  readonly node: AnyStateNode
+  readonly eventType: string
+  readonly target: string | null
+}
+
+const definedTransitions = (): Array<DefinedTransition> => {
+  const out: Array<DefinedTransition> = []
+  const walk = (node: AnyStateNode) => {
+    for (const [eventType, transitions] of node.transitions) {
+      transitions.forEach((t, i) => {
+        const target = t.target?.[0] ? t.target[0].path.join(".") : null
+        out.push({
+          key: `${node.path.join(".") || "(root)"} --${eventType}[${i}]--> ${target ?? "(self)"}`,
+          node,
+          eventType,
+          target,
+        })
+      })
+    }
+    for (const child of Object.values(node.states) as Array<AnyStateNode>) walk(child)
+  }
+  walk(childMachine.root)
+  return out
+}
+
+/** The transitions a step takes: its event from the previous state, landing where it landed. */
+const coveredBy = (
+  defined: ReadonlyArray<DefinedTransition>,
+  previous: Snapshot,
+  step: Step,
+): Array<string> => {
+  const from = flat(previous.value)
+  const to = flat(step.state.value)
+  const candidates = defined.filter((d) => {
+    const nodePath = d.node.path.join(".")
+    const within = nodePath === "" || from === nodePath || from.startsWith(`${nodePath}.`)
+    if (!within || d.eventType !== step.event.type) return false
+    return d.target === null ? from === to : to === d.target || to.startsWith(`${d.target}.`)
+  })
+  // The deepest node's transition wins, as in the machine.
+  const deepest = Math.max(...candidates.map((c) => c.node.path.length))
+  return candidates
+    .filter((c) => c.node.path.length === deepest)
+    .slice(0, 1)
+    .map((c) => c.key)
+}
+
+const transitionsOf = (path: Path, defined: ReadonlyArray<DefinedTransition>): Set<string> => {
+  const keys = new Set<string>()
+  for (let i = 1; i < path.steps.length; i++) {
+    for (const key of coveredBy(defined, (path.steps[i - 1] as Step).state, path.steps[i] as Step))
+      keys.add(key)
+  }
+  return keys
+}
+
+/** Greedy set cover: few paths that together take every transition any path takes. */
+const chooseCover = (paths: ReadonlyArray<Path>, defined: ReadonlyArray<DefinedTransition>) => {
+  const covers = paths.map((p) => ({
+    path: p,
+    keys: transitionsOf(p, defined),
+    states: new Set(p.steps.map((s) => flat(s.state.value))),
+  }))
+  const uncovered = new Set(covers.flatMap((c) => [...c.keys]))
+  const chosen: Array<(typeof covers)[number]> = []
+  while (uncovered.size > 0) {
+    const best = covers.reduce((a, b) =>
+      [...b.keys].filter((k) => uncovered.has(k)).length > [...a.keys].filter((k) => uncovered.has(k)).length
+        ? b
+        : a,
+    )
+    chosen.push(best)
+    for (const k of best.keys) uncovered.delete(k)
+  }
+  return chosen
+}
+
+// --- replay -------------------------------------------------------------------------------------
+
+/** Which spawns (1-based, in order) the path lets answer initialize. */
+const spawnPlan = (path: Path): Array<boolean> => {
+  const plan: Array<boolean> = []
+  let previous = "idle"
+  for (const step of path.steps) {
+    const now = flat(step.state.value)
+    if (now.startsWith("alive") && !previous.startsWith("alive")) plan.push(false)
+    if (step.event.type === "CHILD.READY" && now === "alive.running") plan[plan.length - 1] = true
+    previous = now
+  }
+  return plan
+}
+
+const persistedChild = (path: string) => {
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch {
+    return null
+  }
+  const decoded = decodeJsonText(DaemonState, "daemon.json")(text)
+  if (decoded._tag !== "Success") throw decoded.failure
+  return decoded.success.child
+}
+
+const replay = async (path: Path): Promise<void> => {
+  const h = makeHarness()
+  try {
+    const plan = spawnPlan(path)
+    plan.forEach((answers, i) =>
+      h.script(answers ? {} : { requests: { initialize: [{ never: true }] } }, i + 1),
+    )
+    const config =
+      path.strategy === "external"
+        ? {
+            ...h.config,
+            server: { ...h.config.server, childStrategy: "external" as const, endpoint: "ws://127.0.0.1:1" },
+          }
+        : h.config
+    let nextBackoffMs = 60_000
+    const options: Partial<SupervisorOptions> = {
+      startTimeoutMs: 700,
+      stableAfterMs: 200,
+      killTimeoutMs: 300,
+      maxRestarts: baseInput.maxRestarts,
+      restartWindowMs: baseInput.restartWindowMs,
+      backoffDelayMs: () => nextBackoffMs,
+    }
+    await withSupervisor(
+      config,
+      (supervisor) =>
+        Effect.promise(async () => {
+          for (let i = 1; i < path.steps.length; i++) {
+            const step = path.steps[i] as Step
+            const next = path.steps[i + 1]
+            // A backoff entered now ends by its delay only if the model says so next; else it must wait for us.
+            nextBackoffMs = next?.event.type === AFTER.backoffDelay ? 30 : 60_000
+            switch (step.event.type) {
+              case "START":
+                await Effect.runPromise(supervisor.start)
+                break
+              case "STOP":
+                await Effect.runPromise(supervisor.stop)
+                break
+              case "RESTART":
+                await Effect.runPromise(supervisor.restart)
+                break
+              case "CHILD.SPAWNED":
+                await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a spawned child")
+                break
+              case "CHILD.EXITED": {
+                await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a child to kill")
+                process.kill(supervisor.childState().pid ?? 0, "SIGKILL")
+                break
+              }
+              default:
+              // CHILD.READY and the delays happen by themselves: the script answers, time passes.
+            }
+            const expected = flat(step.state.value)
+            await waitUntil(
+              () => supervisor.childState().machineState === expected,
+              10_000,
+              `${expected} after ${step.event.type}`,
+            )
+            if (step.event.type === AFTER.stableAfter) await new Promise((r) => setTimeout(r, 250))
+            const model = step.state.context
+            const real = supervisor.childState()
+            expect(real.machineState).toBe(expected)
+            expect(real.status).toBe(childStatusOf(expected.split(".").at(-1) ?? expected))
+            expect(real.restartCount).toBe(model.restartCount)
+            if (expected === "alive.running") expect(real.pid).not.toBeNull()
+            // What is persisted and announced says the same.
+            await waitUntil(
+              () => persistedChild(config.paths.daemonStatePath)?.machineState === expected,
+              5_000,
+              "persisted state",
+            )
+            expect(persistedChild(config.paths.daemonStatePath)).toMatchObject({
+              status: real.status,
+              restartCount: model.restartCount,
+            })
+          }
+        }),
+      options,
+    )
+    // Every state the path passed through was announced as an event, in order.
+    const logged = readFileSync(config.paths.structuredEventLogPath, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; detail: { state?: string } })
+      .filter((e) => e.type === "child.state")
+      .map((e) => e.detail.state)
+    const visited = path.steps
+      .map((s) => flat(s.state.value))
+      .filter((s, i, all) => i === 0 || s !== all[i - 1])
+    expect(logged).toEqual(expect.arrayContaining(visited.filter((s) => s !== "idle")))
+  } finally {
+    h.cleanup()
+  }
+}
+
+// --- the test -----------------------------------------------------------------------------------
+
+const defined = definedTransitions()
+const chosen = [...chooseCover(pathsFor("spawn"), defined), ...chooseCover(pathsFor("external"), defined)]
+const coveredKeys = new Set(chosen.flatMap((c) => [...c.keys]))
+const coveredStates = new Set(chosen.flatMap((c) => [...c.states].map((s) => s.split(".")[0] as string)))
+
+afterAll(() => {
+  const lines = defined.map((d) => `  ${coveredKeys.has(d.key) ? "✓" : "✗"} ${d.key}`)
+  process.stdout.write(
+    `\nchildMachine model coverage: ${coveredKeys.size}/${defined.length} transitions, ${coveredStates.size}/${Object.keys(childMachine.root.states).length} states, ${chosen.length} paths replayed\n${lines.join("\n")}\n`,
+  )
+})
+
+describe("childMachine model replayed against the real Supervisor", () => {
+  it("covers every state and every transition of the machine", () => {
+    expect([...coveredStates].sort()).toEqual(Object.keys(childMachine.root.states).sort())
+    expect(defined.filter((d) => !coveredKeys.has(d.key)).map((d) => d.key)).toEqual([])
+  })
+
+  it.each(chosen.map((c, i) => [i + 1, c.path.steps.map((s) => s.event.type).join(" > "), c.path] as const))(
+    "path %i: %s",
+    async (_i, _label, path) => {
+      await replay(path)
+    },
+  )
+})
