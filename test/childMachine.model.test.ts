@@ -211,9 +211,9 @@ const replay = async (path: Path): Promise<void> => {
   const h = makeHarness()
   try {
     const plan = spawnPlan(path)
-    plan.forEach((answers, i) =>
-      h.script(answers ? {} : { requests: { initialize: [{ never: true }] } }, i + 1),
-    )
+    for (const [i, answers] of plan.entries()) {
+      h.script(answers ? {} : { requests: { initialize: [{ never: true }] } }, i + 1)
+    }
     const config =
       path.strategy === "external"
         ? {
