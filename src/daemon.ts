@@ -9,6 +9,7 @@ import { CodexdConfig } from "./config.ts"
 import type { ResolvedConfig } from "./domain/config.ts"
 import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { EventLog, type EventLogOptions } from "./services/EventLog.ts"
+import { startInspector } from "./services/Inspector.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/Logging.ts"
 import { acquireLock, LockHeldError } from "./services/StateLock.ts"
 import { Store, type StoreError } from "./services/Store.ts"
@@ -37,6 +38,8 @@ export interface DaemonReport {
   /** Called once: the daemon is up and the child is ready (or it could not be made ready). */
   readonly ready: (line: string) => void
   readonly failed: (reason: string) => void
+  /** Anything else a person starting the daemon should see. */
+  readonly note: (line: string) => void
 }
 
 export type DaemonOutcome =
@@ -74,7 +77,12 @@ const awaitStopSignal = (stopSignal?: AbortSignal) =>
 export const runDaemon = (
   config: ResolvedConfig,
   report: DaemonReport,
-  options: { readonly supervisor?: Partial<SupervisorOptions>; readonly stopSignal?: AbortSignal } = {},
+  options: {
+    readonly supervisor?: Partial<SupervisorOptions>
+    readonly stopSignal?: AbortSignal
+    /** Serve the Stately inspector relay on this loopback port. */
+    readonly inspectPort?: number
+  } = {},
 ): Promise<DaemonOutcome> => {
   const lock = acquireLock(config.paths.lockPath)
   if (lock instanceof LockHeldError) return Promise.resolve({ _tag: "LockHeld", error: lock })
@@ -132,9 +140,20 @@ export const runDaemon = (
     return { _tag: "Stopped" } as const
   })
 
+  const withInspector = Effect.acquireUseRelease(
+    options.inspectPort === undefined
+      ? Effect.succeed(null)
+      : Effect.promise(() => startInspector(options.inspectPort as number)),
+    (inspector) => {
+      if (inspector !== null) report.note(`inspector: open ${inspector.url} to watch the machines live`)
+      const supervisor =
+        inspector === null ? options.supervisor : { ...options.supervisor, inspect: inspector.inspect }
+      return program.pipe(Effect.provide(daemonLayer(config, supervisor)))
+    },
+    (inspector) => (inspector === null ? Effect.void : Effect.promise(() => inspector.stop())),
+  )
   return Effect.runPromise(
-    program.pipe(
-      Effect.provide(daemonLayer(config, options.supervisor)),
+    withInspector.pipe(
       Effect.catch((error) => Effect.succeed({ _tag: "ChildFailed", reason: error.message } as const)),
       Effect.ensuring(Effect.sync(() => lock.release())),
     ),

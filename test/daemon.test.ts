@@ -6,6 +6,7 @@ import { isProcessAlive } from "../src/services/staleChild.ts"
 import { runCodexd } from "./support/cli.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { freePort } from "./support/freePort.ts"
 import { makeTempDir } from "./support/tempConfig.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -103,6 +104,28 @@ describe("codexd daemon (real processes, fake app-server)", () => {
     const started = await cli(["start", "--detach", "--child-cwd", "."])
     expect(started.exitCode).toBe(1)
     expect(started.stderr).toMatch(/could not be started/)
+  })
+
+  it("--inspect serves the Stately inspector relay on loopback with the machine's events, and stops it", async () => {
+    const { daemon } = setup()
+    const port = await freePort()
+    const d = daemon([`--inspect=${port}`])
+    await d.waitForOutput(new RegExp(`inspector: open http://127\\.0\\.0\\.1:${port}`))
+    await d.waitForOutput(/codexd ready/)
+    const page = await fetch(`http://127.0.0.1:${port}/`)
+    expect(await page.text()).toContain(`ws://127.0.0.1:${port}`)
+    const received: Array<string> = []
+    const socket = new WebSocket(`ws://127.0.0.1:${port}`)
+    socket.addEventListener("message", (m) => received.push(String(m.data)))
+    const until = Date.now() + 10_000
+    while (!received.some((m) => m.includes("alive")) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50))
+    socket.close()
+    expect(received.some((m) => m.includes('"@xstate.snapshot"') || m.includes("@xstate.snapshot"))).toBe(
+      true,
+    )
+    await d.stop()
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
   })
 
   it("prints its machines as JSON and as Mermaid", async () => {

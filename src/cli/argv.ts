@@ -12,7 +12,8 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 }) {}
 
 export interface FlagSpec {
-  readonly kind: "boolean" | "string"
+  /** `optional`: `--name` alone, or `--name=value` (never a separate word, so it cannot eat an argument). */
+  readonly kind: "boolean" | "string" | "optional"
   readonly describe: string
   /** Shown in help for string flags: `--since SEQ`. */
   readonly placeholder?: string
@@ -52,6 +53,10 @@ export const parseArgs = (
     if (spec.kind === "boolean") {
       if (eq !== -1) return fail(`--${name} takes no value`)
       flags[name] = true
+      continue
+    }
+    if (spec.kind === "optional") {
+      flags[name] = eq === -1 ? true : word.slice(eq + 1)
       continue
     }
     if (eq !== -1) {

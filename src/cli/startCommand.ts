@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { runDaemon } from "../daemon.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
+import { DEFAULT_INSPECT_PORT } from "../services/Inspector.ts"
 import { lockHolder } from "../services/StateLock.ts"
 import { isProcessAlive } from "../services/staleChild.ts"
 import { readStatus } from "../services/statusSnapshot.ts"
@@ -79,26 +80,46 @@ const startDetached = async (
 export const startCommand = (argv: () => ReadonlyArray<string>): Command => ({
   name: "start",
   summary: "run the daemon (foreground until SIGINT/SIGTERM; --detach returns once it is ready)",
-  usage: "codexd start [--detach] [--json]",
+  usage: "codexd start [--detach] [--json] [--inspect[=PORT]]",
   flags: {
     ...jsonFlag,
     detach: {
       kind: "boolean",
       describe: "start in the background; exit 0 once ready, 1 with the reason if it failed",
     },
+    inspect: {
+      kind: "optional",
+      placeholder: "PORT",
+      describe: `serve the Stately inspector on 127.0.0.1 (default port ${DEFAULT_INSPECT_PORT}) and attach every machine`,
+    },
   },
   needsConfig: true,
   run: async ({ args, config, io }) => {
     const json = args.flags.json === true
     if (args.flags.detach === true) return startDetached(config, argv(), io, json)
-    const outcome = await runDaemon(config, {
-      ready: (line) =>
-        io.out(json ? `${JSON.stringify({ ready: true, pid: process.pid, line })}\n` : `${line}\n`),
-      failed: (reason) => {
-        if (json) io.out(`${JSON.stringify({ ready: false, pid: process.pid, reason })}\n`)
-        io.err(`codexd start: ${reason}\n`)
+    const inspect = args.flags.inspect
+    const inspectPort =
+      inspect === undefined ? undefined : inspect === true ? DEFAULT_INSPECT_PORT : Number(inspect)
+    if (
+      inspectPort !== undefined &&
+      (!Number.isSafeInteger(inspectPort) || inspectPort < 0 || inspectPort > 65535)
+    ) {
+      io.err(`codexd start: --inspect takes a port number (0-65535), not ${JSON.stringify(inspect)}\n`)
+      return ExitCode.usage
+    }
+    const outcome = await runDaemon(
+      config,
+      {
+        ready: (line) =>
+          io.out(json ? `${JSON.stringify({ ready: true, pid: process.pid, line })}\n` : `${line}\n`),
+        failed: (reason) => {
+          if (json) io.out(`${JSON.stringify({ ready: false, pid: process.pid, reason })}\n`)
+          io.err(`codexd start: ${reason}\n`)
+        },
+        note: (line) => (json ? io.err(`${line}\n`) : io.out(`${line}\n`)),
       },
-    })
+      inspectPort === undefined ? {} : { inspectPort },
+    )
     switch (outcome._tag) {
       case "Stopped":
         return ExitCode.ok

@@ -8,7 +8,7 @@
  */
 import { appendFileSync } from "node:fs"
 import { Context, Deferred, Effect, Layer, Result } from "effect"
-import { type Actor, createActor, fromCallback } from "xstate"
+import { type Actor, createActor, fromCallback, type InspectionEvent } from "xstate"
 import { CodexdConfig } from "../config.ts"
 import type { ServerRequestHandler } from "../domain/appServer/serverRequests.ts"
 import type { ManagedChildState, ManagedChildStatus } from "../domain/daemon.ts"
@@ -38,6 +38,8 @@ export interface SupervisorOptions {
   readonly onServerRequest?: ServerRequestHandler
   /** Write every raw protocol line to the child stdout log (opt-in: it holds prompts and output). */
   readonly protocolLog: boolean
+  /** Inspection events of the machine actor, for the Stately inspector (opt-in). */
+  readonly inspect?: (event: InspectionEvent) => void
 }
 
 export const defaultSupervisorOptions: SupervisorOptions = {
@@ -183,6 +185,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
       },
     })
     const actor = createActor(machine, {
+      ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
       input: {
         strategy: config.server.childStrategy,
         mode: config.server.mode,
