@@ -10,7 +10,7 @@ import { spawnAppServer } from "../src/services/transport/appServerProcess.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
 import { clientInfo, fakeAppServerPath } from "../test/support/fakePeer.ts"
 import { codexBinary } from "../test/support/realCodex.ts"
-import { report } from "./harness.ts"
+import { median, report } from "./harness.ts"
 
 const DELTAS = 200_000
 
@@ -73,7 +73,7 @@ const plainRate = (): Promise<number> =>
   })
 
 /** Raw: spawn codex, write one initialize line, wait for its answer. */
-const rawInitializeMs = (env: Record<string, string>): Promise<number> =>
+export const rawInitializeMs = (env: Record<string, string>): Promise<number> =>
   new Promise((resolve, reject) => {
     const start = performance.now()
     const child = spawn(codexBinary(), ["app-server"], {
@@ -109,11 +109,6 @@ const clientInitializeMs = async (env: Record<string, string>): Promise<number> 
   const elapsed = performance.now() - start
   await proc.stop(1_000)
   return elapsed
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 export const appServerClientBench = async (): Promise<void> => {

@@ -27,3 +27,8 @@ export const report = (title: string, subject: Measurement, baseline: Measuremen
     `\n${title}\n  ${fmt(subject)}\n  ${fmt(baseline)}\n  ratio ${subject.label} / ${baseline.label} = ${(subject.value / baseline.value).toFixed(2)}\n`,
   )
 }
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}

@@ -3,6 +3,7 @@
  * `npm run bench -- store` runs only the benches whose name contains "store".
  */
 import { appServerClientBench } from "./appServerClient.bench.ts"
+import { daemonBench } from "./daemon.bench.ts"
 import { eventLogBench } from "./eventLog.bench.ts"
 import { storeBench } from "./store.bench.ts"
 
@@ -10,6 +11,7 @@ const benches: ReadonlyArray<[string, () => Promise<void>]> = [
   ["store", storeBench],
   ["eventlog", eventLogBench],
   ["client", appServerClientBench],
+  ["daemon", daemonBench],
 ]
 
 const filter = process.argv[2]?.toLowerCase()

@@ -2,7 +2,7 @@
  * The `codexd` command line: parse argv, resolve the configuration, run one command, exit with its
  * code. Thin on purpose: commands live in `src/cli/`, the daemon in `src/daemon.ts`.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
 import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
 import { configCommand } from "./cli/configCommand.ts"

@@ -9,7 +9,10 @@ import { accessSync, constants, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { hostname } from "node:os"
 import { delimiter, isAbsolute, join, resolve } from "node:path"
-import { Context, Layer, Result, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import packageJson from "../package.json" with { type: "json" }
 import type { ResolvedConfig } from "./domain/config.ts"
 

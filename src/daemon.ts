@@ -3,7 +3,8 @@
  * program (`codexd start`): take the state-directory lock, record the daemon as started, start the
  * supervised child, report readiness, and on SIGINT/SIGTERM stop the child and record the stop.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import packageJson from "../package.json" with { type: "json" }
 import { CodexdConfig } from "./config.ts"
 import type { ResolvedConfig } from "./domain/config.ts"

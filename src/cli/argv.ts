@@ -3,7 +3,8 @@
  * Accepts `--name value`, `--name=value`, boolean `--name`, and `--` to end flags. Anything it does
  * not know is a `UsageError` (exit 2) that names the offending word.
  */
-import { Result, Schema } from "effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   message: Schema.String,

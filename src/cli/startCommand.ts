@@ -6,13 +6,14 @@
 import { spawn } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { runDaemon } from "../daemon.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
-import { DEFAULT_INSPECT_PORT } from "../services/Inspector.ts"
 import { lockHolder } from "../services/StateLock.ts"
 import { isProcessAlive } from "../services/staleChild.ts"
 import { readStatus } from "../services/statusSnapshot.ts"
 import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
+
+/** Kept here rather than imported from the inspector, so `codexd help` does not load the daemon. */
+const DEFAULT_INSPECT_PORT = 4320
 
 const codexdEntry = join(import.meta.dirname, "..", "..", "bin", "codexd.js")
 
@@ -107,6 +108,8 @@ export const startCommand = (argv: () => ReadonlyArray<string>): Command => ({
       io.err(`codexd start: --inspect takes a port number (0-65535), not ${JSON.stringify(inspect)}\n`)
       return ExitCode.usage
     }
+    // Loaded here, not at the top: the daemon's modules are heavy and other commands need none of them.
+    const { runDaemon } = await import("../daemon.ts")
     const outcome = await runDaemon(
       config,
       {

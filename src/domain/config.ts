@@ -3,7 +3,7 @@
  * Resolution (flags > env > defaults) lives in `src/config.ts`; this file only says what a valid
  * resolved config looks like.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { NonNegativeInt, PositiveInt } from "./json.ts"
 
 export const ServerMode = Schema.Literals(["app-server", "exec"])

@@ -1,5 +1,5 @@
 /** The daemon's identity (stable per state directory) and its persisted state, child included. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { ChildStrategy, ServerMode } from "./config.ts"
 import { DaemonId } from "./ids.ts"
 import { NonNegativeInt, Timestamp } from "./json.ts"

@@ -3,7 +3,10 @@
  * A failure is a `DecodeError` that names where the input came from and the path of the first bad field,
  * so that "runs.json: runs[3].status: Expected ..." tells a person exactly what to fix.
  */
-import { Effect, Result, Schema, SchemaIssue } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
   /** Where the input came from: a file path, "request body", an env var name. */

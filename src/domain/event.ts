@@ -1,5 +1,5 @@
 /** Events: everything the daemon observes, numbered by a seq that never repeats on one state directory. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { NonNegativeInt, PositiveInt, Timestamp, UnknownRecord } from "./json.ts"
 
 export const EventLevel = Schema.Literals(["error", "info", "warn"])

@@ -2,7 +2,7 @@
  * Branded identifiers. A run id cannot be passed where a session id is expected, and every id that
  * enters the daemon (from a file, an HTTP body, argv) is decoded through these schemas first.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export const DaemonId = Schema.NonEmptyString.pipe(Schema.brand("DaemonId"))
 export type DaemonId = typeof DaemonId.Type

@@ -1,5 +1,5 @@
 /** JSON values as the contracts use them: free-form `detail`, `result` and `metadata` fields. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export const StringRecord = Schema.Record(Schema.String, Schema.String)
 export type StringRecord = typeof StringRecord.Type

@@ -1,5 +1,5 @@
 /** Runs: a prompt executed as one turn, and the registry that holds them. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { RunId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp, UnknownRecord } from "./json.ts"
 

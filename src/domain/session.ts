@@ -1,5 +1,5 @@
 /** Sessions: one Codex thread each, and the registry that holds them. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { SessionId } from "./ids.ts"
 import { StringRecord, Timestamp } from "./json.ts"
 

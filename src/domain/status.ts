@@ -1,5 +1,5 @@
 /** What `codexd status --json` and `codexd smoke --json` print. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { ResolvedConfig } from "./config.ts"
 import { DaemonIdentity, DaemonState } from "./daemon.ts"
 import { RecentEventCacheState } from "./event.ts"

@@ -17,7 +17,9 @@
  * - closing stdin or SIGTERM ends the server within tens of ms, with no `turn/completed` for the
  *   active turn: the caller learns it from `closed`.
  */
-import { Effect, Result, type Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
 import { type AppServerEvent, malformed, toAppServerEvent } from "../domain/appServer/events.ts"
 import {
   type ClientInfo,

@@ -8,7 +8,9 @@
  * After any crash the next daemon starts above the reservation, so no seq is ever given twice, even
  * when the cache or the log had not caught up. Seqs are monotonic, not contiguous.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { CodexdConfig } from "../config.ts"
 import type { EventInput, RecentEvent, RecentEventCacheState } from "../domain/event.ts"
 import { EventRing } from "./eventRing.ts"

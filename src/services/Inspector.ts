@@ -10,7 +10,6 @@ import { createWebSocketInspector } from "@statelyai/inspect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { InspectionEvent } from "xstate"
 
-export const DEFAULT_INSPECT_PORT = 4320
 const REPLAY_LIMIT = 500
 
 const bridgePage = (wsUrl: string): string => `<!doctype html>

@@ -5,7 +5,10 @@
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import { Cause, type Layer, Logger, type LogLevel } from "effect"
+import * as Cause from "effect/Cause"
+import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
 import pino from "pino"
 import { redactSecrets, redactText } from "./redact.ts"
 

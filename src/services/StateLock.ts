@@ -5,7 +5,7 @@
  */
 import { linkSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { isProcessAlive } from "./staleChild.ts"
 
 export class LockHeldError extends Schema.TaggedError<LockHeldError>()("LockHeldError", {

@@ -11,7 +11,11 @@
  */
 import { mkdir, readdir, rm } from "node:fs/promises"
 import { basename, dirname } from "node:path"
-import { Context, Effect, Layer, Result, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { CodexdConfig } from "../config.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { DaemonIdentity, DaemonState } from "../domain/daemon.ts"

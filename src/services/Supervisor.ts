@@ -7,7 +7,11 @@
  * Does not own: sessions, runs, or what the child is asked to do.
  */
 import { appendFileSync } from "node:fs"
-import { Context, Deferred, Effect, Layer, Result } from "effect"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import { type Actor, createActor, fromCallback, type InspectionEvent } from "xstate"
 import { CodexdConfig } from "../config.ts"
 import type { ServerRequestHandler } from "../domain/appServer/serverRequests.ts"

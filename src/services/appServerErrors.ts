@@ -2,7 +2,7 @@
  * The failures of talking to an app-server, as one tagged family. Callers branch on `_tag`
  * (and on `RpcOverloadedError` to back off and retry), never on message text.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { TransportClosedError } from "./transport/Transport.ts"
 
 export { TransportClosedError }

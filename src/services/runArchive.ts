@@ -7,7 +7,7 @@
  * is given a fresh line ending so the next append starts clean.
  */
 import { open } from "node:fs/promises"
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import { decodeJsonText } from "../domain/decode.ts"
 import type { RunId } from "../domain/ids.ts"
 import { RunRecord } from "../domain/run.ts"

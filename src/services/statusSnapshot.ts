@@ -2,7 +2,8 @@
  * The status snapshot (DESIGN §3) read from the state files, as `codexd status` shows it whether or
  * not a daemon runs. The files are written through on every change, so they are current.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { CodexdConfig } from "../config.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import type { DaemonState, ManagedChildState } from "../domain/daemon.ts"

@@ -4,7 +4,8 @@
  * the server's `emittedAtMs`. Unknown methods, and known ones whose params do not match, pass through
  * as a generic `notification` (with the decode error for the latter): nothing the server says is lost.
  */
-import { Result, Schema } from "effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { decodeValue } from "../decode.ts"
 import { PlanStep, Thread, ThreadItem, ThreadStatus, Turn, TurnError } from "./protocol.ts"
 import { JsonObject, openStruct, optional, RequestId } from "./wire.ts"

@@ -3,7 +3,7 @@
  * (threads, turns, user input, policies). Field names follow the pinned codex's own schema
  * (`codex app-server generate-json-schema`).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { JsonObject, openStruct, optional } from "./wire.ts"
 
 // --- records ----------------------------------------------------------------------------------

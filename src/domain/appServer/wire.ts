@@ -3,7 +3,7 @@
  * so records we decode keep the fields they do not name (`openStruct`): codexd types what it relies
  * on and passes the rest through untouched.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export const openStruct = <Fields extends Schema.Struct.Fields>(fields: Fields) =>
   Schema.StructWithRest(Schema.Struct(fields), [Schema.Record(Schema.String, Schema.Unknown)])

@@ -4,7 +4,7 @@
  * Owns the byte stream and its end; does not own the process behind it (the Supervisor does) or
  * what the lines mean (the AppServerClient does).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export class TransportClosedError extends Schema.TaggedError<TransportClosedError>()("TransportClosedError", {
   /** Which transport: `stdio (pid 123)`, `ws://127.0.0.1:9000`. */

@@ -1,0 +1,126 @@
+/**
+ * Supervision costs, each beside a baseline from the same run: restart latency (child killed → new
+ * child answered initialize) minus the configured backoff, beside the raw spawn→initialize of the same
+ * binary; daemon start → ready beside the same raw spawn; `codexd status` beside `node -e 0`.
+ */
+import { execFileSync } from "node:child_process"
+import { Effect, Layer } from "effect"
+import { foundationLayer } from "../src/daemon.ts"
+import { Supervisor } from "../src/services/Supervisor.ts"
+import { codexdBin } from "../test/support/cli.ts"
+import { makeCodexHome } from "../test/support/codexHome.ts"
+import { startDaemonProcess } from "../test/support/daemonProcess.ts"
+import { codexBinary } from "../test/support/realCodex.ts"
+import { waitUntil } from "../test/support/supervisorHarness.ts"
+import { configFor } from "../test/support/tempConfig.ts"
+import { rawInitializeMs } from "./appServerClient.bench.ts"
+import { median, report, tempDir } from "./harness.ts"
+
+const ROUNDS = 5
+const BACKOFF_MS = 100
+
+const restartLatencies = async (env: Record<string, string>): Promise<Array<number>> => {
+  const dir = tempDir("codexd-bench-restart-")
+  const saved = { ...process.env }
+  Object.assign(process.env, env)
+  try {
+    const config = configFor(dir.path, { childCommand: codexBinary() })
+    return await Effect.runPromise(
+      Effect.gen(function* () {
+        const supervisor = yield* Supervisor
+        yield* supervisor.start
+        const settled = yield* supervisor.settled
+        if (settled !== "running")
+          throw new Error(`the child did not start: ${supervisor.childState().lastError}`)
+        const latencies: Array<number> = []
+        for (let i = 0; i < ROUNDS; i++) {
+          const pid = supervisor.childState().pid
+          if (pid === null) throw new Error("no child pid")
+          const start = performance.now()
+          process.kill(pid, "SIGKILL")
+          yield* Effect.promise(() =>
+            waitUntil(
+              () => supervisor.childState().status === "running" && supervisor.childState().pid !== pid,
+              30_000,
+            ),
+          )
+          latencies.push(performance.now() - start - BACKOFF_MS)
+        }
+        yield* supervisor.stop
+        return latencies
+      }).pipe(
+        Effect.provide(
+          Supervisor.layer({ backoffDelayMs: () => BACKOFF_MS, maxRestarts: 100 }).pipe(
+            Layer.provideMerge(foundationLayer(config)),
+          ),
+        ),
+      ),
+    )
+  } finally {
+    process.env = saved
+    dir.cleanup()
+  }
+}
+
+const daemonReadyMs = async (env: Record<string, string>): Promise<number> => {
+  const dir = tempDir("codexd-bench-start-")
+  try {
+    const start = performance.now()
+    const daemon = startDaemonProcess([], env, dir.path)
+    await daemon.waitForOutput(/codexd ready/)
+    const elapsed = performance.now() - start
+    await daemon.stop()
+    return elapsed
+  } finally {
+    dir.cleanup()
+  }
+}
+
+const wallMs = (command: string, args: ReadonlyArray<string>, cwd: string): number => {
+  const start = performance.now()
+  try {
+    execFileSync(command, args, { cwd, stdio: "ignore" })
+  } catch {
+    // `status` exits 3 with no daemon; the time is what counts.
+  }
+  return performance.now() - start
+}
+
+export const daemonBench = async (): Promise<void> => {
+  const home = makeCodexHome("http://127.0.0.1:9/v1")
+  try {
+    const raw: Array<number> = []
+    for (let i = 0; i < ROUNDS; i++) raw.push(await rawInitializeMs(home.env))
+    const restart = await restartLatencies(home.env)
+    report(
+      `Supervisor: restart latency minus the ${BACKOFF_MS} ms backoff (median of ${ROUNDS})`,
+      { label: "child killed → new child ready", value: median(restart), unit: "ms" },
+      { label: "raw spawn → initialize", value: median(raw), unit: "ms" },
+    )
+    const ready: Array<number> = []
+    for (let i = 0; i < 3; i++) ready.push(await daemonReadyMs(home.env))
+    report(
+      "codexd start → ready line (median of 3)",
+      { label: "codexd start", value: median(ready), unit: "ms" },
+      { label: "raw spawn → initialize", value: median(raw), unit: "ms" },
+    )
+  } finally {
+    home.cleanup()
+  }
+  const dir = tempDir("codexd-bench-status-")
+  try {
+    const status: Array<number> = []
+    const bare: Array<number> = []
+    for (let i = 0; i < ROUNDS; i++) {
+      status.push(wallMs(process.execPath, [codexdBin, "status"], dir.path))
+      bare.push(wallMs(process.execPath, ["-e", "0"], dir.path))
+    }
+    report(
+      `codexd status wall time (median of ${ROUNDS})`,
+      { label: "codexd status", value: median(status), unit: "ms" },
+      { label: "node -e 0", value: median(bare), unit: "ms" },
+    )
+  } finally {
+    dir.cleanup()
+  }
+}
