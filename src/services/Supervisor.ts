@@ -98,7 +98,13 @@ const makeSupervisor = (options: SupervisorOptions) =>
     const store = yield* Store
     const eventLog = yield* EventLog
     const services = yield* Effect.context<never>()
-    const run = <A>(effect: Effect.Effect<A>) => Effect.runForkWith(services)(effect)
+    /** Reports (state writes, events) in flight, so shutdown waits for the last ones to land. */
+    const reporting = new Set<Promise<unknown>>()
+    const run = <A>(effect: Effect.Effect<A>) => {
+      const done = Effect.runPromiseWith(services)(effect)
+      reporting.add(done)
+      void done.finally(() => reporting.delete(done))
+    }
 
     yield* reapStaleChild(store, eventLog)
 
@@ -291,7 +297,12 @@ const makeSupervisor = (options: SupervisorOptions) =>
       yield* Effect.promise(() => Promise.all([...live].map((proc) => proc.stop(options.killTimeoutMs))))
     })
 
-    yield* Effect.addFinalizer(() => stop.pipe(Effect.andThen(Effect.sync(() => actor.stop()))))
+    yield* Effect.addFinalizer(() =>
+      stop.pipe(
+        Effect.andThen(Effect.sync(() => actor.stop())),
+        Effect.andThen(Effect.promise(() => Promise.allSettled([...reporting]))),
+      ),
+    )
 
     return Supervisor.of({
       actor,
