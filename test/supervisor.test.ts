@@ -8,6 +8,7 @@ import { decodeJsonText } from "../src/domain/decode.ts"
 import { EventLog } from "../src/services/EventLog.ts"
 import { Store } from "../src/services/Store.ts"
 import { isProcessAlive } from "../src/services/staleChild.ts"
+import { idleChild } from "../src/services/statusSnapshot.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
 import { type Harness, makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
 
@@ -200,20 +201,9 @@ describe("Supervisor with the fake app-server", () => {
   })
 })
 
+/** The recorded child of a previous daemon: running, with the pid and command filled in per case. */
 const staleChild: DaemonState["child"] = {
-  strategy: "spawn",
-  mode: "app-server",
-  endpoint: "stdio://",
+  ...idleChild(makeHarness().config),
   status: "running",
-  command: null,
-  args: [],
-  cwd: null,
-  pid: null,
-  startedAt: null,
-  exitedAt: null,
-  exitCode: null,
-  signal: null,
-  lastError: null,
-  restartCount: 0,
   machineState: "alive.running",
 }
