@@ -121,6 +121,13 @@ export const settings = {
     form: 'a JSON array of strings, such as ["app-server"]',
     describe: 'arguments of the child (default: ["app-server"])',
   },
+  protocolLog: {
+    env: "CODEXD_PROTOCOL_LOG",
+    flag: "protocol-log",
+    form: "true or false",
+    describe:
+      "also write every raw protocol line to child.stdout.log; it holds prompts and output (default: false)",
+  },
   childCwd: {
     env: "CODEXD_CHILD_CWD",
     flag: "child-cwd",
@@ -253,6 +260,10 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       childStrategy,
     )
 
+    const protocolLogRaw = raw("protocolLog") ?? "false"
+    if (protocolLogRaw !== "true" && protocolLogRaw !== "false")
+      return yield* Result.fail(invalid("protocolLog", protocolLogRaw))
+
     const childCwd = yield* pathSetting("childCwd", repoRoot, repoRoot)
     if (!input.isDirectory(childCwd)) return yield* Result.fail(invalid("childCwd", childCwd))
     const childArgsRaw = raw("childArgs")
@@ -284,6 +295,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       eventCacheSize,
       smokeLifetimeMs,
       runRetention,
+      protocolLog: protocolLogRaw === "true",
       paths: {
         repoRoot,
         logsRootDir,

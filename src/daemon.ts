@@ -31,9 +31,11 @@ export const foundationLayer = (
   )
 
 export const daemonLayer = (config: ResolvedConfig, supervisor: Partial<SupervisorOptions> = {}) =>
-  Supervisor.layer({ clientVersion: packageJson.version, ...supervisor }).pipe(
-    Layer.provideMerge(foundationLayer(config)),
-  )
+  Supervisor.layer({
+    clientVersion: packageJson.version,
+    protocolLog: config.protocolLog,
+    ...supervisor,
+  }).pipe(Layer.provideMerge(foundationLayer(config)))
 
 export interface DaemonReport {
   /** Called once: the daemon is up and the child is ready (or it could not be made ready). */

@@ -94,6 +94,7 @@ describe("resolveConfig", () => {
     ["CODEXD_EVENT_STREAM_PATH", "events", /absolute URL path/],
     ["CODEXD_SERVER_ENDPOINT", "ws://127.0.0.1:9", /stdio:\/\//],
     ["CODEXD_NODE_ID", "   ", /non-empty/],
+    ["CODEXD_PROTOCOL_LOG", "yes", /true or false/],
   ]
 
   it.each(invalidCases)(

@@ -10,7 +10,13 @@ import { Store } from "../src/services/Store.ts"
 import { isProcessAlive } from "../src/services/staleChild.ts"
 import { idleChild } from "../src/services/statusSnapshot.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
-import { type Harness, makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
+import {
+  fastSupervisorOptions,
+  type Harness,
+  makeHarness,
+  waitUntil,
+  withSupervisor,
+} from "./support/supervisorHarness.ts"
 
 const harnesses: Array<Harness> = []
 afterEach(() => {
@@ -58,6 +64,27 @@ describe("Supervisor with the fake app-server", () => {
         expect(supervisor.childState().status).toBe("stopped")
       }),
     )
+  })
+
+  it("writes the raw protocol to the child stdout log only when asked", async () => {
+    const h = harness()
+    const run = (protocolLog: boolean) =>
+      withSupervisor(
+        h.config,
+        (supervisor) =>
+          Effect.gen(function* () {
+            yield* supervisor.start
+            yield* supervisor.settled
+            yield* supervisor.stop
+          }),
+        { ...fastSupervisorOptions, protocolLog },
+      )
+    await run(false)
+    expect(existsSync(h.config.paths.stdoutLogPath)).toBe(false)
+    await run(true)
+    const lines = readFileSync(h.config.paths.stdoutLogPath, "utf8").trim().split("\n")
+    expect(lines[0]).toMatch(/^> \{"id":1,"method":"initialize"/)
+    expect(lines.some((l) => l.startsWith('< {"id":1,"result"'))).toBe(true)
   })
 
   it("restarts a child that crashed at start, after the backoff", async () => {

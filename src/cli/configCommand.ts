@@ -13,6 +13,7 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
     case "eventCacheSize":
     case "smokeLifetimeMs":
     case "runRetention":
+    case "protocolLog":
       return String(config[key])
     case "localApiBase":
     case "eventStreamPath":

@@ -60,6 +60,8 @@ export const ResolvedConfig = Schema.Struct({
   smokeLifetimeMs: PositiveInt,
   /** Finished runs kept in the run registry before older ones move to the archive. */
   runRetention: NonNegativeInt,
+  /** Write every raw protocol line to the child stdout log. */
+  protocolLog: Schema.Boolean,
   paths: RuntimePaths,
   service: LocalServiceConfig,
   server: ServerConfig,
