@@ -10,7 +10,9 @@ const idOf = (node: AnyStateNode): string => node.path.join("_") || node.machine
 const eventLabel = (eventType: string): string => {
   const after = /^xstate\.after\.([^.]+)\./.exec(eventType)
   if (after) return `after ${after[1]}`
-  return eventType.startsWith("xstate.done.") ? "done" : eventType
+  if (eventType.startsWith("xstate.done.")) return "done"
+  if (eventType.startsWith("xstate.error.")) return "error"
+  return eventType === "" ? "always" : eventType
 }
 
 const guardLabel = (guard: unknown): string => {

@@ -1,0 +1,275 @@
+/**
+ * runMachine: one run (a prompt executed as one turn) from queued to completed or failed. Pure: the
+ * turn requests are named actors, the timers named delays, codex's notifications arrive as events.
+ *
+ *   queued ─SCHEDULED─▶ running.starting ─TURN.STARTED─▶ running.active ⇄ running.awaitingApproval
+ *      │ STEER edits the prompt        │ start failed          │ THREAD.IDLE (no turn/completed yet)
+ *      │                               ▼                       ▼
+ *      │                             failed             running.reconciling ─(grace, thread/read)─▶ …
+ *   TURN.COMPLETED ─▶ completed | failed;  silence for `silenceTimeout` ─▶ interrupting ─▶ failed (stalled)
+ *   INTERRUPT ─▶ running.interrupting ─▶ failed (interrupted);  CHILD.EXITED ─▶ failed (child-exited)
+ *
+ * Every failure carries a typed code; the Runs service turns the final state into the run record.
+ */
+import { assign, fromPromise, setup } from "xstate"
+
+export type RunErrorCode =
+  | "turn-failed"
+  | "interrupted"
+  | "child-exited"
+  | "stalled"
+  | "approval-timed-out"
+  | "rejected-at-start"
+  | "daemon-restarted"
+
+export interface RunFailure {
+  readonly code: RunErrorCode
+  readonly message: string
+  /** codex's own error details, when it gave any. */
+  readonly codexErrorInfo?: unknown
+}
+
+export interface RunMachineInput {
+  readonly runId: string
+  readonly prompt: string
+}
+
+export interface RunMachineContext {
+  readonly runId: string
+  readonly prompt: string
+  readonly turnId: string | null
+  /** Why the run is being interrupted, when codexd interrupts it (stall, approval deadline, request). */
+  readonly interruptReason: RunFailure | null
+  readonly failure: RunFailure | null
+  readonly turnStatus: string | null
+}
+
+/** The outcome of a turn, from `turn/completed` or from `thread/read` when reconciling. */
+export interface TurnOutcome {
+  readonly status: "completed" | "interrupted" | "failed" | "inProgress"
+  readonly errorMessage: string | null
+  readonly codexErrorInfo?: unknown
+}
+
+export type RunMachineEvent =
+  | { readonly type: "SCHEDULED" }
+  | { readonly type: "STEER"; readonly text: string }
+  | { readonly type: "INTERRUPT" }
+  | { readonly type: "TURN.STARTED"; readonly turnId: string }
+  /** Any notification about this turn: the run is alive (feeds the watchdog). */
+  | { readonly type: "ACTIVITY" }
+  | { readonly type: "APPROVAL.ASKED" }
+  | { readonly type: "APPROVAL.SETTLED" }
+  | { readonly type: "APPROVAL.TIMED_OUT" }
+  | { readonly type: "THREAD.IDLE" }
+  | ({ readonly type: "TURN.COMPLETED" } & TurnOutcome)
+  | { readonly type: "CHILD.EXITED"; readonly reason: string }
+
+export const runMachine = setup({
+  types: {
+    input: {} as RunMachineInput,
+    context: {} as RunMachineContext,
+    events: {} as RunMachineEvent,
+  },
+  actors: {
+    /** turn/start; resolves with the turn id. Provided by the Runs service. */
+    startTurn: fromPromise<{ turnId: string }, { prompt: string }>(async () => {
+      throw new Error("startTurn is provided by the Runs service")
+    }),
+    /** turn/interrupt for the active turn. */
+    interruptTurn: fromPromise<void, { turnId: string | null }>(async () => undefined),
+    /** thread/read after the thread went idle without turn/completed. */
+    readTurn: fromPromise<TurnOutcome, { turnId: string | null }>(async () => ({
+      status: "inProgress",
+      errorMessage: null,
+    })),
+  },
+  delays: {
+    silenceTimeout: 600_000,
+    idleGrace: 2_000,
+    /** How long an interrupt may take before the run is failed anyway. */
+    interruptGrace: 10_000,
+  },
+  guards: {
+    turnSucceeded: ({ event }) => event.type === "TURN.COMPLETED" && event.status === "completed",
+    outcomeSettled: ({ event }) => "output" in event && (event.output as TurnOutcome).status !== "inProgress",
+  },
+  actions: {
+    editPrompt: assign({
+      prompt: ({ context, event }) => (event.type === "STEER" ? event.text : context.prompt),
+    }),
+    recordTurn: assign({
+      turnId: ({ context, event }) => (event.type === "TURN.STARTED" ? event.turnId : context.turnId),
+    }),
+    recordOutcome: assign(({ context, event }) => {
+      if (event.type !== "TURN.COMPLETED") return {}
+      return { turnStatus: event.status, failure: failureOf(context, event) }
+    }),
+    failChildExited: assign({
+      failure: ({ event }) => ({
+        code: "child-exited" as const,
+        message: event.type === "CHILD.EXITED" ? event.reason : "the app-server exited",
+      }),
+    }),
+    markStalled: assign({
+      interruptReason: () => ({
+        code: "stalled" as const,
+        message: "no event from codex within the silence timeout",
+      }),
+    }),
+    markApprovalTimeout: assign({
+      interruptReason: () => ({
+        code: "approval-timed-out" as const,
+        message: "an approval was not answered before its deadline and was declined",
+      }),
+    }),
+    markInterruptRequested: assign({
+      interruptReason: ({ context }) =>
+        context.interruptReason ?? { code: "interrupted" as const, message: "interrupted on request" },
+    }),
+    failInterruptTimeout: assign({
+      failure: ({ context }) =>
+        context.interruptReason ?? { code: "interrupted" as const, message: "interrupted" },
+    }),
+  },
+}).createMachine({
+  id: "run",
+  initial: "queued",
+  context: ({ input }) => ({
+    runId: input.runId,
+    prompt: input.prompt,
+    turnId: null,
+    interruptReason: null,
+    failure: null,
+    turnStatus: null,
+  }),
+  states: {
+    queued: {
+      on: {
+        SCHEDULED: "running",
+        STEER: { actions: "editPrompt" },
+        INTERRUPT: {
+          target: "failed",
+          actions: assign({
+            failure: () => ({ code: "interrupted" as const, message: "interrupted before it started" }),
+          }),
+        },
+      },
+    },
+    running: {
+      initial: "starting",
+      on: {
+        "CHILD.EXITED": { target: "failed", actions: "failChildExited" },
+        "TURN.COMPLETED": [
+          { guard: "turnSucceeded", target: "completed", actions: "recordOutcome" },
+          { target: "failed", actions: "recordOutcome" },
+        ],
+      },
+      states: {
+        starting: {
+          invoke: {
+            src: "startTurn",
+            input: ({ context }) => ({ prompt: context.prompt }),
+            onDone: {
+              target: "active",
+              actions: assign({ turnId: ({ event }) => event.output.turnId }),
+            },
+            onError: {
+              target: "#run.failed",
+              actions: assign({
+                failure: ({ event }) => ({
+                  code: "rejected-at-start" as const,
+                  message: `turn/start was refused: ${event.error instanceof Error ? event.error.message : String(event.error)}`,
+                }),
+              }),
+            },
+          },
+          on: { "TURN.STARTED": { target: "active", actions: "recordTurn" } },
+        },
+        active: {
+          on: {
+            ACTIVITY: { target: "active", reenter: true },
+            "TURN.STARTED": { actions: "recordTurn" },
+            "APPROVAL.ASKED": "awaitingApproval",
+            "THREAD.IDLE": "reconciling",
+            INTERRUPT: { target: "interrupting", actions: "markInterruptRequested" },
+          },
+          // The watchdog: any activity re-enters `active` and so restarts this timer.
+          after: { silenceTimeout: { target: "interrupting", actions: "markStalled" } },
+        },
+        awaitingApproval: {
+          // Waiting on a person is not silence: no watchdog here; the approval has its own deadline.
+          on: {
+            "APPROVAL.SETTLED": "active",
+            "APPROVAL.TIMED_OUT": { target: "active", actions: "markApprovalTimeout" },
+            INTERRUPT: { target: "interrupting", actions: "markInterruptRequested" },
+            ACTIVITY: {},
+          },
+        },
+        reconciling: {
+          on: {
+            ACTIVITY: "active",
+            INTERRUPT: { target: "interrupting", actions: "markInterruptRequested" },
+          },
+          initial: "grace",
+          states: {
+            grace: { after: { idleGrace: "reading" } },
+            reading: {
+              invoke: {
+                src: "readTurn",
+                input: ({ context }) => ({ turnId: context.turnId }),
+                onDone: [
+                  {
+                    guard: "outcomeSettled",
+                    target: "#run.settle",
+                    actions: assign({ turnStatus: ({ event }) => event.output.status }),
+                  },
+                  { target: "#run.running.active" },
+                ],
+                onError: { target: "#run.running.active" },
+              },
+            },
+          },
+        },
+        interrupting: {
+          invoke: { src: "interruptTurn", input: ({ context }) => ({ turnId: context.turnId }) },
+          // turn/completed (interrupted) normally follows; if it never comes, fail the run anyway.
+          after: { interruptGrace: { target: "#run.failed", actions: "failInterruptTimeout" } },
+        },
+      },
+    },
+    /** A turn outcome learned from thread/read rather than from turn/completed. */
+    settle: {
+      always: [
+        { guard: ({ context }) => context.turnStatus === "completed", target: "completed" },
+        {
+          target: "failed",
+          actions: assign({
+            failure: ({ context }) =>
+              context.interruptReason ?? {
+                code:
+                  context.turnStatus === "interrupted" ? ("interrupted" as const) : ("turn-failed" as const),
+                message: `the turn ended ${context.turnStatus ?? "without a status"} (from thread/read)`,
+              },
+          }),
+        },
+      ],
+    },
+    completed: { type: "final" },
+    failed: { type: "final" },
+  },
+})
+
+/** Why a turn that ended did not succeed; an interrupt codexd asked for keeps its own reason. */
+const failureOf = (context: RunMachineContext, outcome: TurnOutcome): RunFailure | null => {
+  if (outcome.status === "completed") return null
+  if (context.interruptReason !== null) return context.interruptReason
+  if (outcome.status === "interrupted") return { code: "interrupted", message: "the turn was interrupted" }
+  return {
+    code: "turn-failed",
+    message: outcome.errorMessage ?? `the turn ended ${outcome.status}`,
+    ...(outcome.codexErrorInfo === undefined ? {} : { codexErrorInfo: outcome.codexErrorInfo }),
+  }
+}
+
+export type RunMachine = typeof runMachine
