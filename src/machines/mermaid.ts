@@ -32,7 +32,10 @@ const transitionLines = (
   indent: string,
 ): Array<string> => {
   const out: Array<string> = []
-  for (const [eventType, transitions] of node.transitions) {
+  const eventless: ReadonlyArray<
+    [string, ReadonlyArray<{ target?: ReadonlyArray<AnyStateNode> | undefined; guard?: unknown }>]
+  > = node.always === undefined ? [] : [["", node.always]]
+  for (const [eventType, transitions] of [...node.transitions, ...eventless]) {
     for (const transition of transitions) {
       for (const target of transition.target ?? []) {
         for (const source of sources) {
