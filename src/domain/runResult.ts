@@ -1,0 +1,160 @@
+/**
+ * A run's result, folded from the app-server events of its turn: the final agent message, the unified
+ * diff, the plan, token usage, the commands run (with an output tail) and the file changes. Pure and
+ * incremental: the Runs service feeds each event of the run's turn in, and reads the result at the end.
+ *
+ * Deltas are kept as chunks and joined once, so a turn streaming 200,000 deltas costs linear time.
+ */
+import type { AppServerEvent } from "./appServer/events.ts"
+
+export const OUTPUT_TAIL_CHARS = 4_000
+
+export interface CommandRun {
+  readonly itemId: string
+  readonly command: string
+  readonly exitCode: number | null
+  readonly status: string | null
+  /** The last OUTPUT_TAIL_CHARS characters of the command's aggregated output. */
+  readonly outputTail: string
+}
+
+export interface FileChange {
+  readonly path: string
+  readonly kind: unknown
+  readonly diff: string
+}
+
+export interface RunResult {
+  readonly threadId: string | null
+  readonly turnId: string | null
+  readonly turnStatus: string | null
+  readonly finalMessage: string | null
+  readonly diff: string | null
+  readonly plan: ReadonlyArray<{ readonly step: string; readonly status: string }> | null
+  readonly tokenUsage: Record<string, unknown> | null
+  readonly commands: ReadonlyArray<CommandRun>
+  readonly fileChanges: ReadonlyArray<FileChange>
+}
+
+const tail = (text: string): string =>
+  text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text
+
+const stringOr = (value: unknown, fallback: string | null): string | null =>
+  typeof value === "string" ? value : fallback
+
+export class RunResultBuilder {
+  private threadId: string | null = null
+  private turnId: string | null = null
+  private turnStatus: string | null = null
+  /** Agent message text by item id, in the order the items started; the last one is the final message. */
+  private readonly messages = new Map<string, Array<string>>()
+  private readonly completedMessages = new Map<string, string>()
+  private diff: string | null = null
+  private plan: RunResult["plan"] = null
+  private tokenUsage: Record<string, unknown> | null = null
+  private readonly commands = new Map<string, CommandRun>()
+  private readonly fileChanges: Array<FileChange> = []
+
+  /** Feed one event of this run's turn. Events of other turns must not be fed. */
+  add(event: AppServerEvent): void {
+    switch (event.type) {
+      case "turn.started":
+      case "turn.completed":
+        this.threadId = event.threadId
+        this.turnId = event.turn.id
+        this.turnStatus = event.turn.status
+        return
+      case "turn.message.delta": {
+        const chunks = this.messages.get(event.itemId)
+        if (chunks === undefined) this.messages.set(event.itemId, [event.delta])
+        else chunks.push(event.delta)
+        return
+      }
+      case "turn.diff.updated":
+        this.diff = event.diff
+        return
+      case "turn.plan.updated":
+        this.plan = event.plan.map((p) => ({ step: p.step, status: p.status }))
+        return
+      case "thread.tokenUsage.updated":
+        this.tokenUsage = event.tokenUsage
+        return
+      case "item.completed":
+        this.addCompletedItem(event.item)
+        return
+      default:
+        return
+    }
+  }
+
+  private addCompletedItem(
+    item: Record<string, unknown> & { readonly type: string; readonly id: string },
+  ): void {
+    if (item.type === "agentMessage") {
+      const text = stringOr(item.text, null)
+      if (text !== null) {
+        if (!this.messages.has(item.id)) this.messages.set(item.id, [])
+        this.completedMessages.set(item.id, text)
+      }
+    } else if (item.type === "commandExecution") {
+      this.commands.set(item.id, {
+        itemId: item.id,
+        command: stringOr(item.command, "") ?? "",
+        exitCode: typeof item.exitCode === "number" ? item.exitCode : null,
+        status: stringOr(item.status, null),
+        outputTail: tail(stringOr(item.aggregatedOutput, "") ?? ""),
+      })
+    } else if (item.type === "fileChange" && Array.isArray(item.changes)) {
+      for (const change of item.changes as ReadonlyArray<Record<string, unknown>>) {
+        this.fileChanges.push({
+          path: stringOr(change.path, "") ?? "",
+          kind: change.kind ?? null,
+          diff: stringOr(change.diff, "") ?? "",
+        })
+      }
+    }
+  }
+
+  /** The final agent message: the completed text of the last message item, else its streamed deltas. */
+  private finalMessage(): string | null {
+    const ids = [...this.messages.keys()]
+    const last = ids.at(-1)
+    if (last === undefined) return null
+    return this.completedMessages.get(last) ?? (this.messages.get(last) ?? []).join("")
+  }
+
+  result(): RunResult {
+    return {
+      threadId: this.threadId,
+      turnId: this.turnId,
+      turnStatus: this.turnStatus,
+      finalMessage: this.finalMessage(),
+      diff: this.diff,
+      plan: this.plan,
+      tokenUsage: this.tokenUsage,
+      commands: [...this.commands.values()],
+      fileChanges: [...this.fileChanges],
+    }
+  }
+}
+
+/** One human line for `summary`. */
+export const summarize = (
+  result: RunResult,
+  failure: { readonly code: string; readonly message: string } | null,
+): string => {
+  if (failure !== null) return `failed (${failure.code}): ${failure.message}`
+  const parts = [
+    result.finalMessage === null ? "completed with no message" : `completed: ${oneLine(result.finalMessage)}`,
+  ]
+  if (result.commands.length > 0)
+    parts.push(`${result.commands.length} command${result.commands.length === 1 ? "" : "s"}`)
+  if (result.fileChanges.length > 0)
+    parts.push(`${result.fileChanges.length} file change${result.fileChanges.length === 1 ? "" : "s"}`)
+  return parts.join("; ")
+}
+
+const oneLine = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length > 120 ? `${flat.slice(0, 117)}...` : flat
+}
