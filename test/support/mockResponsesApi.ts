@@ -38,11 +38,8 @@ const usage = {
   total_tokens: 19,
 }
 
-const streamText = async (
-  res: ServerResponse,
-  deltas: ReadonlyArray<string>,
-  delayMs: number,
-): Promise<void> => {
+/** Open a response with one assistant message item; returns the ids to continue it with. */
+const openMessage = (res: ServerResponse): { responseId: string; itemId: string } => {
   const responseId = nextId("resp")
   const itemId = nextId("msg")
   sse(res, "response.created", { response: { id: responseId } })
@@ -50,9 +47,21 @@ const streamText = async (
     output_index: 0,
     item: { type: "message", id: itemId, role: "assistant", content: [] },
   })
+  return { responseId, itemId }
+}
+
+const textDelta = (res: ServerResponse, itemId: string, delta: string): void =>
+  sse(res, "response.output_text.delta", { item_id: itemId, output_index: 0, content_index: 0, delta })
+
+const streamText = async (
+  res: ServerResponse,
+  deltas: ReadonlyArray<string>,
+  delayMs: number,
+): Promise<void> => {
+  const { responseId, itemId } = openMessage(res)
   for (const delta of deltas) {
     if (res.destroyed) return
-    sse(res, "response.output_text.delta", { item_id: itemId, output_index: 0, content_index: 0, delta })
+    textDelta(res, itemId, delta)
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
   }
   sse(res, "response.output_item.done", {
@@ -119,21 +128,8 @@ export const startMockResponsesApi = async (): Promise<MockResponsesApi> => {
     if (reply.kind === "text") await streamText(res, reply.deltas, reply.delayMs ?? 0)
     else if (reply.kind === "exec") streamExec(res, reply.cmd)
     else {
-      const responseId = nextId("resp")
-      const itemId = nextId("msg")
-      sse(res, "response.created", { response: { id: responseId } })
-      sse(res, "response.output_item.added", {
-        output_index: 0,
-        item: { type: "message", id: itemId, role: "assistant", content: [] },
-      })
-      if (reply.firstDelta !== undefined) {
-        sse(res, "response.output_text.delta", {
-          item_id: itemId,
-          output_index: 0,
-          content_index: 0,
-          delta: reply.firstDelta,
-        })
-      }
+      const { itemId } = openMessage(res)
+      if (reply.firstDelta !== undefined) textDelta(res, itemId, reply.firstDelta)
     }
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
