@@ -290,6 +290,10 @@ describe("AppServerClient against the fake app-server", () => {
       [7, -32601],
       ["s-8", -32601],
     ])
+    expect(s.events.filter((e) => e.type === "serverRequest.unsupported")).toEqual([
+      { type: "serverRequest.unsupported", method: "item/tool/call", id: 7, params: {} },
+      { type: "serverRequest.unsupported", method: "item/fileChange/requestApproval", id: "s-8", params: {} },
+    ])
   })
 
   it("answers internal-error when the handler dies", async () => {

@@ -212,7 +212,15 @@ const replay = async (path: Path): Promise<void> => {
   try {
     const plan = spawnPlan(path)
     for (const [i, answers] of plan.entries()) {
-      h.script(answers ? {} : { requests: { initialize: [{ never: true }] } }, i + 1)
+      // Every other child ignores SIGTERM, so stops also take the SIGKILL escalation; a ready child
+      // exits cleanly (code 0) when asked to, one still starting crashes (SIGKILL).
+      h.script(
+        {
+          ignoreSigterm: i % 2 === 1,
+          requests: answers ? { "fake/exit": [{ exit: 0 }] } : { initialize: [{ never: true }] },
+        },
+        i + 1,
+      )
     }
     const config =
       path.strategy === "external"
@@ -253,8 +261,10 @@ const replay = async (path: Path): Promise<void> => {
                 await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a spawned child")
                 break
               case "CHILD.EXITED": {
-                await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a child to kill")
-                process.kill(supervisor.childState().pid ?? 0, "SIGKILL")
+                await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a child to end")
+                const client = supervisor.client()
+                if (client !== null) void Effect.runPromiseExit(client.request("fake/exit"))
+                else process.kill(supervisor.childState().pid ?? 0, "SIGKILL")
                 break
               }
               default:

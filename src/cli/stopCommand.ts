@@ -30,7 +30,11 @@ export const stopCommand: Command = {
       io.err(`codexd stop: no daemon is running on ${config.paths.stateDir}\n`)
       return ExitCode.noDaemon
     }
-    process.kill(pid, "SIGTERM")
+    try {
+      process.kill(pid, "SIGTERM")
+    } catch {
+      // It exited between the lock check and now: the wait below sees it gone.
+    }
     const until = Date.now() + timeoutMs
     while (isProcessAlive(pid)) {
       if (Date.now() > until) {

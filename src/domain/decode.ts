@@ -3,7 +3,6 @@
  * A failure is a `DecodeError` that names where the input came from and the path of the first bad field,
  * so that "runs.json: runs[3].status: Expected ..." tells a person exactly what to fix.
  */
-import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -69,8 +68,3 @@ export const decodeJsonText =
     }
     return decodeValue(schema, source)(parsed)
   }
-
-export const decodeJsonTextEffect =
-  <A>(schema: Schema.ConstraintDecoder<A>, source: string) =>
-  (text: string): Effect.Effect<A, DecodeError> =>
-    Effect.fromResult(decodeJsonText(schema, source)(text))

@@ -147,13 +147,7 @@ export const makeAppServerClient = (
   const handleServerRequest = (id: RequestId, method: string, params: unknown): void => {
     const handler = options.onServerRequest
     if (!isHandledServerRequest(method) || handler === undefined) {
-      emit({
-        type: "notification",
-        notificationMethod: method,
-        emittedAtMs: null,
-        params,
-        decodeError: "unsupported server request, answered method-not-found",
-      })
+      emit({ type: "serverRequest.unsupported", method, id, params })
       answer(id, {
         error: { code: RpcErrorCode.methodNotFound, message: `codexd does not handle ${method}` },
       })

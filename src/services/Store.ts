@@ -58,7 +58,6 @@ export class Store extends Context.Service<
     readonly identity: DaemonIdentity | null
     readonly corruptFiles: ReadonlyArray<CorruptFileReport>
     readonly daemonState: Effect.Effect<DaemonState | null>
-    readonly saveDaemonState: (state: DaemonState) => Effect.Effect<void, StoreError>
     /** Read-modify-write of the daemon state; `f` gets null when there is none yet. */
     readonly updateDaemonState: (
       f: (state: DaemonState | null) => DaemonState,
@@ -184,14 +183,6 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
     identity,
     corruptFiles,
     daemonState: Effect.sync(() => daemonState),
-    saveDaemonState: (state) =>
-      Effect.suspend(() => {
-        if (options.readOnly) return refuseReadOnly(paths.daemonStatePath)
-        daemonState = state
-        return persist(paths.daemonStatePath, "write", () =>
-          daemonWriter.save(() => encodeJson(DaemonState, state)),
-        )
-      }),
     updateDaemonState: (f) =>
       Effect.suspend(() => {
         if (options.readOnly) return refuseReadOnly(paths.daemonStatePath)

@@ -61,10 +61,6 @@ export class RunArchive {
     return archive
   }
 
-  get size(): number {
-    return this.index.size
-  }
-
   /** Appends are chained so that offsets are assigned in file order. */
   append(runs: ReadonlyArray<RunRecord>): Promise<void> {
     for (const run of runs) this.index.set(run.runId, run)

@@ -97,8 +97,19 @@ export interface MalformedEvent {
   readonly length: number
 }
 
-export type AppServerEvent = KnownAppServerEvent | GenericNotificationEvent | MalformedEvent
-export type AppServerEventType = AppServerEvent["type"]
+/** A request from the server that codexd does not handle; it was answered method-not-found. */
+export interface UnsupportedServerRequestEvent {
+  readonly type: "serverRequest.unsupported"
+  readonly method: string
+  readonly id: number | string
+  readonly params: unknown
+}
+
+export type AppServerEvent =
+  | KnownAppServerEvent
+  | GenericNotificationEvent
+  | MalformedEvent
+  | UnsupportedServerRequestEvent
 
 const decoders = new Map<string, readonly [string, (input: unknown) => Result.Result<object, Error>]>(
   Object.entries(notificationTable).map(([method, [type, schema]]) => [
@@ -106,8 +117,6 @@ const decoders = new Map<string, readonly [string, (input: unknown) => Result.Re
     [type, decodeValue(schema as Schema.ConstraintDecoder<object>, `${method} params`)] as const,
   ]),
 )
-
-export const isKnownNotification = (method: string): method is KnownNotificationMethod => decoders.has(method)
 
 /** Turn one notification into an event. */
 export const toAppServerEvent = (
