@@ -79,6 +79,31 @@ export const settings = {
     form: "a non-negative integer",
     describe: "finished runs kept in the registry before older ones are archived (default: 1000)",
   },
+  maxConcurrentRuns: {
+    env: "CODEXD_MAX_CONCURRENT_RUNS",
+    flag: "max-concurrent-runs",
+    form: "a positive integer",
+    describe: "turns running at once across all sessions (default: 4)",
+  },
+  runSilenceTimeoutMs: {
+    env: "CODEXD_RUN_SILENCE_TIMEOUT_MS",
+    flag: "run-silence-timeout-ms",
+    form: "a positive integer (milliseconds)",
+    describe:
+      "a running turn with no event from codex for this long is interrupted as stalled (default: 600000)",
+  },
+  approvals: {
+    env: "CODEXD_APPROVALS",
+    flag: "approvals",
+    form: "auto-accept, auto-decline or ask",
+    describe: "how approvals are answered when a session does not say (default: ask)",
+  },
+  approvalTimeoutMs: {
+    env: "CODEXD_APPROVAL_TIMEOUT_MS",
+    flag: "approval-timeout-ms",
+    form: "a positive integer (milliseconds)",
+    describe: "an asked approval not answered within this is declined (default: 300000)",
+  },
   localApiBase: {
     env: "CODEXD_API_BASE",
     flag: "api-base",
@@ -242,6 +267,20 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     const eventCacheSize = yield* parseInteger("eventCacheSize", raw("eventCacheSize") ?? "1000", 1)
     const smokeLifetimeMs = yield* parseInteger("smokeLifetimeMs", raw("smokeLifetimeMs") ?? "60000", 1)
     const runRetention = yield* parseInteger("runRetention", raw("runRetention") ?? "1000", 0)
+    const maxConcurrentRuns = yield* parseInteger("maxConcurrentRuns", raw("maxConcurrentRuns") ?? "4", 1)
+    const runSilenceTimeoutMs = yield* parseInteger(
+      "runSilenceTimeoutMs",
+      raw("runSilenceTimeoutMs") ?? "600000",
+      1,
+    )
+    const approvals = raw("approvals") ?? "ask"
+    if (approvals !== "auto-accept" && approvals !== "auto-decline" && approvals !== "ask")
+      return yield* Result.fail(invalid("approvals", approvals))
+    const approvalTimeoutMs = yield* parseInteger(
+      "approvalTimeoutMs",
+      raw("approvalTimeoutMs") ?? "300000",
+      1,
+    )
     const localApiBase = yield* parseApiBase(raw("localApiBase") ?? "http://127.0.0.1:4319")
 
     const eventStreamPath = raw("eventStreamPath") ?? "/v1/events"
@@ -295,6 +334,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       eventCacheSize,
       smokeLifetimeMs,
       runRetention,
+      runs: { maxConcurrentRuns, runSilenceTimeoutMs, approvals, approvalTimeoutMs },
       protocolLog: protocolLogRaw === "true",
       paths: {
         repoRoot,
@@ -311,6 +351,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
         sessionRegistryPath: join(stateDir, "sessions.json"),
         runRegistryPath: join(stateDir, "runs.json"),
         runArchivePath: join(stateDir, "runs.archive.jsonl"),
+        approvalRegistryPath: join(stateDir, "approvals.json"),
         recentEventsPath: join(stateDir, "events.json"),
         lockPath: join(stateDir, "daemon.lock"),
         apiTokenPath: join(stateDir, "api-token"),

@@ -15,6 +15,11 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
     case "runRetention":
     case "protocolLog":
       return String(config[key])
+    case "maxConcurrentRuns":
+    case "runSilenceTimeoutMs":
+    case "approvals":
+    case "approvalTimeoutMs":
+      return String(config.runs[key])
     case "localApiBase":
     case "eventStreamPath":
       return config.service[key]

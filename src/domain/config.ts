@@ -4,6 +4,7 @@
  * resolved config looks like.
  */
 import * as Schema from "effect/Schema"
+import { ApprovalMode } from "./approval.ts"
 import { NonNegativeInt, PositiveInt } from "./json.ts"
 
 export const ServerMode = Schema.Literals(["app-server", "exec"])
@@ -28,6 +29,8 @@ export const RuntimePaths = Schema.Struct({
   recentEventsPath: Schema.String,
   /** Finished runs past the retention limit, one JSON line each. */
   runArchivePath: Schema.String,
+  /** Approvals asked of a person, pending or settled. */
+  approvalRegistryPath: Schema.String,
   /** Holds the pid of the daemon that owns the state directory. */
   lockPath: Schema.String,
   /** Bearer token of the local API (mode 0600). */
@@ -53,6 +56,16 @@ export const LocalServiceConfig = Schema.Struct({
 })
 export type LocalServiceConfig = typeof LocalServiceConfig.Type
 
+/** How runs are scheduled, watched and their approvals answered. */
+export const RunsConfig = Schema.Struct({
+  maxConcurrentRuns: PositiveInt,
+  runSilenceTimeoutMs: PositiveInt,
+  /** The approval mode of a session that does not name one. */
+  approvals: ApprovalMode,
+  approvalTimeoutMs: PositiveInt,
+})
+export type RunsConfig = typeof RunsConfig.Type
+
 export const ResolvedConfig = Schema.Struct({
   nodeId: Schema.String,
   version: Schema.NullOr(Schema.String),
@@ -60,6 +73,7 @@ export const ResolvedConfig = Schema.Struct({
   smokeLifetimeMs: PositiveInt,
   /** Finished runs kept in the run registry before older ones move to the archive. */
   runRetention: NonNegativeInt,
+  runs: RunsConfig,
   /** Write every raw protocol line to the child stdout log. */
   protocolLog: Schema.Boolean,
   paths: RuntimePaths,

@@ -19,3 +19,4 @@ const newId = (prefix: string): string => `${prefix}_${crypto.randomUUID().repla
 export const newDaemonId = (): DaemonId => DaemonId.make(newId("daemon"))
 export const newSessionId = (): SessionId => SessionId.make(newId("session"))
 export const newRunId = (): RunId => RunId.make(newId("run"))
+export const newApprovalId = (): string => newId("approval")

@@ -1,5 +1,6 @@
 /** Runs: a prompt executed as one turn, and the registry that holds them. */
 import * as Schema from "effect/Schema"
+import { ApprovalMode } from "./approval.ts"
 import { RunId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp, UnknownRecord } from "./json.ts"
 
@@ -9,6 +10,11 @@ export type RunStatus = typeof RunStatus.Type
 export const RunRecord = Schema.Struct({
   runId: RunId,
   sessionId: Schema.NullOr(SessionId),
+  /** The thread and turn the run executes as, once known: kept so a restarted daemon can look them up. */
+  threadId: Schema.NullOr(Schema.String),
+  turnId: Schema.NullOr(Schema.String),
+  /** Overrides the session's approval mode for this run. */
+  approvals: Schema.NullOr(ApprovalMode),
   status: RunStatus,
   adapter: Schema.String,
   prompt: Schema.String,

@@ -1,6 +1,7 @@
 /** Sessions: one Codex thread each, and the registry that holds them. */
 import * as Schema from "effect/Schema"
-import { SessionId } from "./ids.ts"
+import { ApprovalMode } from "./approval.ts"
+import { newSessionId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp } from "./json.ts"
 
 export const SessionPurpose = Schema.Literals(["duplex", "smoke", "worker"])
@@ -23,6 +24,12 @@ export const SessionRecord = Schema.Struct({
   modelProvider: Schema.NullOr(Schema.String),
   serviceTier: Schema.NullOr(Schema.String),
   reasoningEffort: Schema.NullOr(Schema.String),
+  /** codex's own approval policy for the thread (`untrusted`, `on-request`, `never`, ...). */
+  approvalPolicy: Schema.NullOr(Schema.Unknown),
+  /** codex's sandbox mode for the thread (`read-only`, `workspace-write`, `danger-full-access`). */
+  sandbox: Schema.NullOr(Schema.String),
+  /** How codexd answers the approvals codex asks for in this session. */
+  approvals: ApprovalMode,
   currentTurnId: Schema.NullOr(Schema.String),
   lastTurnId: Schema.NullOr(Schema.String),
   lastTurnStatus: Schema.NullOr(Schema.String),
@@ -37,3 +44,45 @@ export const SessionRegistryState = Schema.Struct({
 export type SessionRegistryState = typeof SessionRegistryState.Type
 
 export const emptySessionRegistry: SessionRegistryState = { updatedAt: null, sessions: [] }
+
+/** What a caller says about a new session; everything else is codexd's to fill in. */
+export interface SessionSpec {
+  readonly purpose: SessionPurpose
+  readonly cwd?: string | null
+  readonly model?: string | null
+  readonly modelProvider?: string | null
+  readonly serviceTier?: string | null
+  readonly reasoningEffort?: string | null
+  readonly approvalPolicy?: unknown
+  readonly sandbox?: string | null
+  readonly approvals?: ApprovalMode
+  readonly metadata?: Readonly<Record<string, string>>
+}
+
+/** A new session, not yet bound to a thread. */
+export const newSessionRecord = (
+  spec: SessionSpec,
+  defaults: { readonly approvals: ApprovalMode; readonly endpoint: string },
+  now: string,
+): SessionRecord => ({
+  sessionId: newSessionId(),
+  purpose: spec.purpose,
+  threadId: null,
+  status: "active",
+  endpoint: defaults.endpoint,
+  childPid: null,
+  createdAt: now,
+  updatedAt: now,
+  cwd: spec.cwd ?? null,
+  model: spec.model ?? null,
+  modelProvider: spec.modelProvider ?? null,
+  serviceTier: spec.serviceTier ?? null,
+  reasoningEffort: spec.reasoningEffort ?? null,
+  approvalPolicy: spec.approvalPolicy ?? null,
+  sandbox: spec.sandbox ?? null,
+  approvals: spec.approvals ?? defaults.approvals,
+  currentTurnId: null,
+  lastTurnId: null,
+  lastTurnStatus: null,
+  metadata: { ...spec.metadata },
+})

@@ -1,7 +1,7 @@
 /**
  * Store: the daemon's persistence. Owns every file under the state directory that holds a record:
- * identity, daemon state, session registry, run registry and its archive, the recent-events cache and
- * the event-seq reservation. Keeps the current value of each in memory (one daemon owns a state
+ * identity, daemon state, session registry, run registry and its archive, approval registry, the
+ * recent-events cache and the event-seq reservation. Keeps the current value of each in memory (one daemon owns a state
  * directory) and writes through, crash-safe, before an update is reported done.
  * Does not own: the lock file, the API token, logs, or what the records mean.
  *
@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { CodexdConfig } from "../config.ts"
+import { ApprovalRegistryState, emptyApprovalRegistry } from "../domain/approval.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { DaemonIdentity, DaemonState } from "../domain/daemon.ts"
 import { decodeJsonText } from "../domain/decode.ts"
@@ -66,6 +67,10 @@ export class Store extends Context.Service<
     readonly updateSessions: (
       f: (registry: SessionRegistryState) => SessionRegistryState,
     ) => Effect.Effect<SessionRegistryState, StoreError>
+    readonly approvals: Effect.Effect<ApprovalRegistryState>
+    readonly updateApprovals: (
+      f: (registry: ApprovalRegistryState) => ApprovalRegistryState,
+    ) => Effect.Effect<ApprovalRegistryState, StoreError>
     readonly runs: Effect.Effect<RunRegistryState>
     /** Applies `f`, archives finished runs past the retention limit, and resolves once durable. */
     readonly updateRuns: (
@@ -133,6 +138,7 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
       paths.daemonStatePath,
       paths.sessionRegistryPath,
       paths.runRegistryPath,
+      paths.approvalRegistryPath,
       paths.recentEventsPath,
       eventSeqPath,
     ])
@@ -164,6 +170,7 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
   let daemonState = await load(paths.daemonStatePath, DaemonState)
   let sessions = (await load(paths.sessionRegistryPath, SessionRegistryState)) ?? emptySessionRegistry
   let runs = (await load(paths.runRegistryPath, RunRegistryState)) ?? emptyRunRegistry
+  let approvals = (await load(paths.approvalRegistryPath, ApprovalRegistryState)) ?? emptyApprovalRegistry
   let eventCache =
     (await load(paths.recentEventsPath, RecentEventCacheState)) ?? emptyEventCache(config.eventCacheSize)
   let eventSeqReservedThrough = (await load(eventSeqPath, EventSeqReservation))?.reservedThrough ?? 0
@@ -173,6 +180,7 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
   const daemonWriter = new CoalescingWriter(paths.daemonStatePath)
   const sessionsWriter = new CoalescingWriter(paths.sessionRegistryPath)
   const runsWriter = new CoalescingWriter(paths.runRegistryPath)
+  const approvalsWriter = new CoalescingWriter(paths.approvalRegistryPath)
   const eventsWriter = new CoalescingWriter(paths.recentEventsPath)
   const seqWriter = new CoalescingWriter(eventSeqPath)
 
@@ -200,6 +208,16 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
         const snapshot = sessions
         return persist(paths.sessionRegistryPath, "write", () =>
           sessionsWriter.save(() => encodeJson(SessionRegistryState, sessions)),
+        ).pipe(Effect.as(snapshot))
+      }),
+    approvals: Effect.sync(() => approvals),
+    updateApprovals: (f) =>
+      Effect.suspend(() => {
+        if (options.readOnly) return refuseReadOnly(paths.approvalRegistryPath)
+        approvals = { ...f(approvals), updatedAt: nowIso() }
+        const snapshot = approvals
+        return persist(paths.approvalRegistryPath, "write", () =>
+          approvalsWriter.save(() => encodeJson(ApprovalRegistryState, approvals)),
         ).pipe(Effect.as(snapshot))
       }),
     runs: Effect.sync(() => runs),

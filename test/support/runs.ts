@@ -13,6 +13,9 @@ export const makeRun = (overrides: Partial<RunRecord> = {}): RunRecord => {
   return {
     runId: newRunId(),
     sessionId: null,
+    threadId: null,
+    turnId: null,
+    approvals: null,
     status: "queued",
     adapter: "app-server",
     prompt: "say hello",

@@ -1,0 +1,243 @@
+/**
+ * Sessions: the registry of sessions and the thread each one runs on. Owns starting, resuming and
+ * replacing threads and the session records. Does not own turns (Runs) or the child (Supervisor).
+ *
+ * A thread lives in one app-server process; after the child restarts (or the daemon does), a
+ * session's thread is resumed on the new child before its next turn. codex persists a thread only
+ * once a turn of it completed, so resuming a younger one fails with "no rollout found": only then
+ * does the session move to a new thread (recorded as an event naming both). A transport error never
+ * replaces a thread; it fails the attempt.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { CodexdConfig } from "../config.ts"
+import type { ThreadStartParams } from "../domain/appServer/protocol.ts"
+import type { SessionId } from "../domain/ids.ts"
+import { newSessionRecord, type SessionRecord, type SessionSpec } from "../domain/session.ts"
+import type { AppServerClient } from "./AppServerClient.ts"
+import type { AppServerError } from "./appServerErrors.ts"
+import { EventLog } from "./EventLog.ts"
+import { AppServerUnavailableError, SessionClosedError, SessionNotFoundError } from "./orchestrationErrors.ts"
+import { Store, type StoreError } from "./Store.ts"
+import { Supervisor } from "./Supervisor.ts"
+
+/**
+ * codex answers a resume of a thread it never persisted with an invalid-request error whose text is
+ * the only thing that tells it apart from other refusals; the one place codexd reads message text.
+ */
+export const isUnknownThreadError = (error: { readonly _tag: string; readonly message: string }): boolean =>
+  error._tag === "RpcError" && /no rollout found|thread not found|unknown thread/i.test(error.message)
+
+export type ThreadError = AppServerError | SessionNotFoundError | SessionClosedError | StoreError
+
+export class Sessions extends Context.Service<
+  Sessions,
+  {
+    /** Record a session and start its thread on the current child. */
+    readonly create: (
+      spec: SessionSpec,
+    ) => Effect.Effect<SessionRecord, AppServerError | AppServerUnavailableError | StoreError>
+    /** Record a session whose thread starts with its first run (a worker session made for a run). */
+    readonly record: (spec: SessionSpec) => Effect.Effect<SessionRecord, StoreError>
+    readonly get: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError>
+    readonly list: Effect.Effect<ReadonlyArray<SessionRecord>>
+    readonly close: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError | StoreError>
+    /** The thread for the session's next turn on `client`: started, resumed or replaced as needed. */
+    readonly threadFor: (sessionId: SessionId, client: AppServerClient) => Effect.Effect<string, ThreadError>
+    readonly turnStarted: (sessionId: SessionId, turnId: string) => Effect.Effect<void>
+    readonly turnEnded: (sessionId: SessionId, turnId: string | null, status: string) => Effect.Effect<void>
+  }
+>()("codexd/Sessions") {
+  static readonly layer: Layer.Layer<Sessions, never, CodexdConfig | Store | EventLog | Supervisor> =
+    Layer.effect(
+      Sessions,
+      Effect.gen(function* () {
+        const config = yield* CodexdConfig
+        const store = yield* Store
+        const events = yield* EventLog
+        const supervisor = yield* Supervisor
+        /** Which sessions have their thread loaded in which app-server connection. */
+        const attached = new WeakMap<AppServerClient, Set<SessionId>>()
+        const attachedOn = (client: AppServerClient) => {
+          let set = attached.get(client)
+          if (set === undefined) {
+            set = new Set()
+            attached.set(client, set)
+          }
+          return set
+        }
+        const nowIso = () => new Date().toISOString()
+
+        const find = (sessionId: SessionId) =>
+          Effect.flatMap(store.sessions, (registry) => {
+            const session = registry.sessions.find((s) => s.sessionId === sessionId)
+            return session === undefined
+              ? Effect.fail(new SessionNotFoundError({ sessionId }))
+              : Effect.succeed(session)
+          })
+
+        const update = (sessionId: SessionId, f: (session: SessionRecord) => SessionRecord) =>
+          Effect.map(
+            store.updateSessions((registry) => ({
+              ...registry,
+              sessions: registry.sessions.map((s) =>
+                s.sessionId === sessionId ? { ...f(s), updatedAt: nowIso() } : s,
+              ),
+            })),
+            (registry) => registry.sessions.find((s) => s.sessionId === sessionId) as SessionRecord,
+          )
+
+        const quietly = <A, E>(effect: Effect.Effect<A, E>) =>
+          Effect.asVoid(effect).pipe(
+            Effect.catch((error) => Effect.logError(`session not saved: ${String(error)}`)),
+          )
+
+        const threadParams = (session: SessionRecord): ThreadStartParams => ({
+          cwd: session.cwd,
+          model: session.model,
+          modelProvider: session.modelProvider,
+          serviceTier: session.serviceTier,
+          ...(session.approvalPolicy === null ? {} : { approvalPolicy: session.approvalPolicy as never }),
+          ...(session.sandbox === null ? {} : { sandbox: session.sandbox as never }),
+          serviceName: "codexd",
+        })
+
+        const startThread = (session: SessionRecord, client: AppServerClient, replacing: string | null) =>
+          Effect.gen(function* () {
+            const started = yield* client.threadStart(threadParams(session))
+            const threadId = started.thread.id
+            attachedOn(client).add(session.sessionId)
+            yield* update(session.sessionId, (s) => ({
+              ...s,
+              threadId,
+              childPid: supervisor.childState().pid,
+              model: s.model ?? started.model ?? null,
+              modelProvider: s.modelProvider ?? started.modelProvider ?? null,
+            }))
+            const ids = { sessionId: session.sessionId, threadId }
+            yield* events.publish(
+              replacing === null
+                ? {
+                    type: "session.thread.started",
+                    message: `session ${session.sessionId} on thread ${threadId}`,
+                    detail: ids,
+                  }
+                : {
+                    level: "warn",
+                    type: "session.thread.replaced",
+                    message: `session ${session.sessionId} moved from thread ${replacing} (unknown to codex) to ${threadId}`,
+                    detail: { ...ids, previousThreadId: replacing },
+                  },
+            )
+            return threadId
+          })
+
+        const resumeThread = (session: SessionRecord, threadId: string, client: AppServerClient) =>
+          Effect.gen(function* () {
+            yield* client.threadResume({ ...threadParams(session), threadId, excludeTurns: true })
+            attachedOn(client).add(session.sessionId)
+            yield* update(session.sessionId, (s) => ({ ...s, childPid: supervisor.childState().pid }))
+            yield* events.publish({
+              type: "session.thread.resumed",
+              message: `session ${session.sessionId} resumed thread ${threadId}`,
+              detail: { sessionId: session.sessionId, threadId },
+            })
+            return threadId
+          })
+
+        const record = (spec: SessionSpec) =>
+          Effect.gen(function* () {
+            const session = newSessionRecord(
+              spec,
+              { approvals: config.runs.approvals, endpoint: config.server.endpoint },
+              nowIso(),
+            )
+            yield* store.updateSessions((registry) => ({
+              ...registry,
+              sessions: [...registry.sessions, session],
+            }))
+            yield* events.publish({
+              type: "session.created",
+              message: `session ${session.sessionId} (${session.purpose}) created`,
+              detail: {
+                sessionId: session.sessionId,
+                purpose: session.purpose,
+                approvals: session.approvals,
+              },
+            })
+            return session
+          })
+
+        return Sessions.of({
+          record,
+          create: (spec) =>
+            Effect.gen(function* () {
+              const client = supervisor.client()
+              if (client === null)
+                return yield* Effect.fail(
+                  new AppServerUnavailableError({ status: supervisor.childState().status }),
+                )
+              const session = yield* record(spec)
+              const threadId = yield* startThread(session, client, null).pipe(
+                Effect.tapError((error) =>
+                  quietly(update(session.sessionId, (s) => ({ ...s, status: "closed" }))).pipe(
+                    Effect.andThen(
+                      events.publish({
+                        level: "error",
+                        type: "session.failed",
+                        message: `session ${session.sessionId} could not start a thread: ${error.message}`,
+                        detail: { sessionId: session.sessionId, error: error.message },
+                      }),
+                    ),
+                  ),
+                ),
+              )
+              return { ...session, threadId, childPid: supervisor.childState().pid }
+            }),
+          get: find,
+          list: Effect.map(store.sessions, (registry) => registry.sessions),
+          close: (sessionId) =>
+            Effect.gen(function* () {
+              const session = yield* find(sessionId)
+              if (session.status === "closed") return session
+              const closed = yield* update(sessionId, (s) => ({ ...s, status: "closed" }))
+              const client = supervisor.client()
+              if (client !== null && session.threadId !== null && attachedOn(client).delete(sessionId)) {
+                // Best effort: the thread is ours to drop, and a failure here changes nothing recorded.
+                yield* Effect.ignore(client.threadUnsubscribe({ threadId: session.threadId }))
+              }
+              yield* events.publish({
+                type: "session.closed",
+                message: `session ${sessionId} closed`,
+                detail: { sessionId, threadId: session.threadId },
+              })
+              return closed
+            }),
+          threadFor: (sessionId, client) =>
+            Effect.gen(function* () {
+              const session = yield* find(sessionId)
+              if (session.status === "closed")
+                return yield* Effect.fail(new SessionClosedError({ sessionId }))
+              if (session.threadId === null) return yield* startThread(session, client, null)
+              if (attachedOn(client).has(sessionId)) return session.threadId
+              const previous = session.threadId
+              return yield* resumeThread(session, previous, client).pipe(
+                Effect.catchIf(isUnknownThreadError, () => startThread(session, client, previous)),
+              )
+            }),
+          turnStarted: (sessionId, turnId) =>
+            quietly(update(sessionId, (s) => ({ ...s, currentTurnId: turnId }))),
+          turnEnded: (sessionId, turnId, status) =>
+            quietly(
+              update(sessionId, (s) => ({
+                ...s,
+                currentTurnId: null,
+                lastTurnId: turnId ?? s.lastTurnId,
+                lastTurnStatus: status,
+              })),
+            ),
+        })
+      }),
+    )
+}
