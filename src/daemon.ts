@@ -12,6 +12,9 @@ import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { EventLog, type EventLogOptions } from "./services/EventLog.ts"
 import { startInspector } from "./services/Inspector.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/Logging.ts"
+import { Approvals } from "./services/Approvals.ts"
+import { defaultRunsOptions, Runs, type RunsOptions } from "./services/Runs.ts"
+import { Sessions } from "./services/Sessions.ts"
 import { acquireLock, LockHeldError } from "./services/StateLock.ts"
 import { Store, type StoreError } from "./services/Store.ts"
 import { Supervisor, type SupervisorOptions } from "./services/Supervisor.ts"
@@ -30,12 +33,31 @@ export const foundationLayer = (
     Layer.provide(fileLoggingLayer(openPinoFile(config.paths.daemonLogPath))),
   )
 
-export const daemonLayer = (config: ResolvedConfig, supervisor: Partial<SupervisorOptions> = {}) =>
-  Supervisor.layer({
-    clientVersion: packageJson.version,
-    protocolLog: config.protocolLog,
-    ...supervisor,
-  }).pipe(Layer.provideMerge(foundationLayer(config)))
+/** Everything the daemon runs: the foundation, approvals, the supervised child, sessions and runs. */
+export const daemonLayer = (
+  config: ResolvedConfig,
+  supervisor: Partial<SupervisorOptions> = {},
+  runs: RunsOptions = defaultRunsOptions,
+) => {
+  // The child's approval requests go to Approvals, which must exist before the child does.
+  const supervised = Layer.unwrap(
+    Effect.gen(function* () {
+      const approvals = yield* Approvals
+      return Supervisor.layer({
+        clientVersion: packageJson.version,
+        protocolLog: config.protocolLog,
+        onServerRequest: approvals.handleServerRequest,
+        ...supervisor,
+      })
+    }),
+  )
+  return Runs.layer(runs).pipe(
+    Layer.provideMerge(Sessions.layer),
+    Layer.provideMerge(supervised),
+    Layer.provideMerge(Approvals.layer),
+    Layer.provideMerge(foundationLayer(config)),
+  )
+}
 
 export interface DaemonReport {
   /** Called once: the daemon is up and the child is ready (or it could not be made ready). */

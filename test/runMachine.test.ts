@@ -119,9 +119,23 @@ describe("runMachine", () => {
     h.clock.increment(5_000)
     expect(h.state()).toBe('{"running":"awaitingApproval"}')
     h.send({ type: "APPROVAL.TIMED_OUT" })
-    expect(h.state()).toBe(runningActive)
+    expect(h.state()).toBe('{"running":"interrupting"}')
+    await flush()
+    expect(h.interrupts).toEqual(["turn-1"])
     h.send({ type: "TURN.COMPLETED", status: "interrupted", errorMessage: null })
     expect(h.context().failure?.code).toBe("approval-timed-out")
+  })
+
+  it("applies an interrupt asked for while the turn is starting once turn/start answers", async () => {
+    const h = harness()
+    h.send({ type: "SCHEDULED" })
+    expect(h.state()).toBe('{"running":"starting"}')
+    h.send({ type: "INTERRUPT" })
+    await flush()
+    expect(h.state()).toBe('{"running":"interrupting"}')
+    expect(h.interrupts).toEqual(["turn-1"])
+    h.send({ type: "TURN.COMPLETED", status: "interrupted", errorMessage: null })
+    expect(h.context().failure?.code).toBe("interrupted")
   })
 
   it("reconciles an idle thread with thread/read after a grace", async () => {

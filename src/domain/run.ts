@@ -1,7 +1,7 @@
 /** Runs: a prompt executed as one turn, and the registry that holds them. */
 import * as Schema from "effect/Schema"
 import { ApprovalMode } from "./approval.ts"
-import { RunId, SessionId } from "./ids.ts"
+import { newRunId, RunId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp, UnknownRecord } from "./json.ts"
 
 export const RunStatus = Schema.Literals(["completed", "failed", "queued", "running"])
@@ -42,3 +42,39 @@ export type RunRegistryState = typeof RunRegistryState.Type
 export const emptyRunRegistry: RunRegistryState = { updatedAt: null, runs: [] }
 
 export const isFinished = (run: RunRecord): boolean => run.status === "completed" || run.status === "failed"
+
+/** What a caller says about a new run. Without a session, the run gets a new worker session. */
+export interface RunSpec {
+  readonly prompt: string
+  readonly sessionId?: SessionId | null
+  readonly cwd?: string | null
+  readonly approvals?: ApprovalMode | null
+  readonly metadata?: Readonly<Record<string, string>>
+}
+
+export const newRunRecord = (
+  spec: RunSpec,
+  session: { readonly sessionId: SessionId; readonly purpose: string; readonly cwd: string | null },
+  adapter: string,
+  now: string,
+): RunRecord => ({
+  runId: newRunId(),
+  sessionId: session.sessionId,
+  threadId: null,
+  turnId: null,
+  approvals: spec.approvals ?? null,
+  status: "queued",
+  adapter,
+  prompt: spec.prompt,
+  purpose: session.purpose,
+  cwd: spec.cwd ?? session.cwd,
+  createdAt: now,
+  updatedAt: now,
+  startedAt: null,
+  finishedAt: null,
+  error: null,
+  errorCode: null,
+  summary: null,
+  metadata: { ...spec.metadata },
+  result: null,
+})

@@ -2,7 +2,7 @@
  * runMachine: one run (a prompt executed as one turn) from queued to completed or failed. Pure: the
  * turn requests are named actors, the timers named delays, codex's notifications arrive as events.
  *
- *   queued ─SCHEDULED─▶ running.starting ─TURN.STARTED─▶ running.active ⇄ running.awaitingApproval
+ *   queued ─SCHEDULED─▶ running.starting ─turn/start─▶ running.active ⇄ running.awaitingApproval
  *      │ STEER edits the prompt        │ start failed          │ THREAD.IDLE (no turn/completed yet)
  *      │                               ▼                       ▼
  *      │                             failed             running.reconciling ─(grace, thread/read)─▶ …
@@ -92,6 +92,7 @@ export const runMachine = setup({
   },
   guards: {
     turnSucceeded: ({ event }) => event.type === "TURN.COMPLETED" && event.status === "completed",
+    interruptRequested: ({ context }) => context.interruptReason !== null,
     outcomeSettled: ({ event }) => "output" in event && (event.output as TurnOutcome).status !== "inProgress",
   },
   actions: {
@@ -170,10 +171,15 @@ export const runMachine = setup({
           invoke: {
             src: "startTurn",
             input: ({ context }) => ({ prompt: context.prompt }),
-            onDone: {
-              target: "active",
-              actions: assign({ turnId: ({ event }) => event.output.turnId }),
-            },
+            onDone: [
+              // An interrupt asked for while the turn was being started applies once it exists.
+              {
+                guard: "interruptRequested",
+                target: "interrupting",
+                actions: assign({ turnId: ({ event }) => event.output.turnId }),
+              },
+              { target: "active", actions: assign({ turnId: ({ event }) => event.output.turnId }) },
+            ],
             onError: {
               target: "#run.failed",
               actions: assign({
@@ -184,7 +190,10 @@ export const runMachine = setup({
               }),
             },
           },
-          on: { "TURN.STARTED": { target: "active", actions: "recordTurn" } },
+          on: {
+            "TURN.STARTED": { actions: "recordTurn" },
+            INTERRUPT: { actions: "markInterruptRequested" },
+          },
         },
         active: {
           on: {
@@ -201,7 +210,8 @@ export const runMachine = setup({
           // Waiting on a person is not silence: no watchdog here; the approval has its own deadline.
           on: {
             "APPROVAL.SETTLED": "active",
-            "APPROVAL.TIMED_OUT": { target: "active", actions: "markApprovalTimeout" },
+            // The deadline declined the approval; the run fails rather than go on without what it asked.
+            "APPROVAL.TIMED_OUT": { target: "interrupting", actions: "markApprovalTimeout" },
             INTERRUPT: { target: "interrupting", actions: "markInterruptRequested" },
             ACTIVITY: {},
           },
