@@ -91,7 +91,11 @@ export const runMachine = setup({
     interruptGrace: 10_000,
   },
   guards: {
-    turnSucceeded: ({ event }) => event.type === "TURN.COMPLETED" && event.status === "completed",
+    // A turn that went on after its approval was declined at the deadline did not do what it asked.
+    turnSucceeded: ({ context, event }) =>
+      event.type === "TURN.COMPLETED" &&
+      event.status === "completed" &&
+      context.interruptReason?.code !== "approval-timed-out",
     interruptRequested: ({ context }) => context.interruptReason !== null,
     outcomeSettled: ({ event }) => "output" in event && (event.output as TurnOutcome).status !== "inProgress",
   },
@@ -272,6 +276,7 @@ export const runMachine = setup({
 
 /** Why a turn that ended did not succeed; an interrupt codexd asked for keeps its own reason. */
 const failureOf = (context: RunMachineContext, outcome: TurnOutcome): RunFailure | null => {
+  if (context.interruptReason?.code === "approval-timed-out") return context.interruptReason
   if (outcome.status === "completed") return null
   if (context.interruptReason !== null) return context.interruptReason
   if (outcome.status === "interrupted") return { code: "interrupted", message: "the turn was interrupted" }
