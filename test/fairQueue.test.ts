@@ -28,7 +28,7 @@ describe("FairQueue", () => {
         fc.integer({ min: 1, max: 3 }),
         (arrivals, limit) => {
           const q = new FairQueue<string, string>()
-          arrivals.forEach((session, i) => q.enqueue(session, `${session}${i}`))
+          for (const [i, session] of arrivals.entries()) q.enqueue(session, `${session}${i}`)
           const order: Array<string> = []
           let active: Array<string> = []
           while (q.size > 0 || active.length > 0) {

@@ -44,9 +44,6 @@ export interface LiveRunDeps {
 
 type RunActor = Actor<typeof runMachine>
 
-const errorMessage = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
-
 /** The outcome of a turn as `thread/read` reports it. */
 export const outcomeOfTurn = (turn: {
   readonly status: TurnOutcome["status"]
