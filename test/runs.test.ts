@@ -188,3 +188,39 @@ describe("Runs over the fake app-server", () => {
     })
   })
 })
+
+describe("Runs when the app-server exits", () => {
+  it("fails the running run with child-exited at once; queued runs wait, then resume or replace their threads", async () => {
+    await withDaemonServices(fakeDaemon({ maxConcurrentRuns: "1" }), async (d) => {
+      const kept = await d.run(d.sessions.create({ purpose: "duplex" }))
+      const first = await d.finished((await d.run(d.runs.submit({ prompt: "hello", sessionId: kept.sessionId }))).runId)
+      expect(first.status).toBe("completed")
+      const young = await d.run(d.sessions.create({ purpose: "duplex" }))
+
+      const dying = await d.run(d.runs.submit({ prompt: "exit" }))
+      const resumed = await d.run(d.runs.submit({ prompt: "after", sessionId: kept.sessionId }))
+      const replaced = await d.run(d.runs.submit({ prompt: "again", sessionId: young.sessionId }))
+
+      const died = await d.finished(dying.runId)
+      expect(died.status).toBe("failed")
+      expect(died.errorCode).toBe("child-exited")
+
+      const onKept = await d.finished(resumed.runId)
+      expect(onKept.status).toBe("completed")
+      expect(onKept.threadId).toBe(first.threadId)
+      expect(d.events.some((e) => e.type === "session.thread.resumed" && e.detail?.sessionId === kept.sessionId)).toBe(true)
+
+      const onYoung = await d.finished(replaced.runId)
+      expect(onYoung.status).toBe("completed")
+      expect(onYoung.threadId).not.toBe(young.threadId)
+      const moved = d.events.find((e) => e.type === "session.thread.replaced")
+      expect(moved?.detail).toMatchObject({
+        sessionId: young.sessionId,
+        previousThreadId: young.threadId,
+        threadId: onYoung.threadId,
+      })
+      const restarted = d.events.filter((e) => e.type === "child.exited")
+      expect(restarted.length).toBe(1)
+    })
+  })
+})
