@@ -35,8 +35,14 @@ describe("Approvals", () => {
       expect((accepted.result as { commands: Array<unknown> }).commands).toEqual([
         expect.objectContaining({ command: "ls -la", exitCode: 0, outputTail: "ran\n" }),
       ])
-      const answered = d.events.find((e) => e.type === "approval.answered" && e.detail?.runId === accepted.runId)
-      expect(answered?.detail).toMatchObject({ decision: "acceptForSession", by: "auto-accept", command: "ls -la" })
+      const answered = d.events.find(
+        (e) => e.type === "approval.answered" && e.detail?.runId === accepted.runId,
+      )
+      expect(answered?.detail).toMatchObject({
+        decision: "acceptForSession",
+        by: "auto-accept",
+        command: "ls -la",
+      })
 
       const declined = await d.finished((await d.run(d.runs.submit({ prompt: "approve rm -rf /" }))).runId)
       expect(finalMessage(declined)).toBe("not allowed to run rm -rf /")
@@ -52,7 +58,9 @@ describe("Approvals", () => {
   it("ask: a pending record with the request's details, answered through the service", async () => {
     await withDaemonServices(fakeDaemon({ approvals: "ask" }), async (d) => {
       const run = await d.run(d.runs.submit({ prompt: "approve npm test" }))
-      const asked = await d.waitForEvent((e) => e.type === "approval.requested" && e.detail?.runId === run.runId)
+      const asked = await d.waitForEvent(
+        (e) => e.type === "approval.requested" && e.detail?.runId === run.runId,
+      )
       const pending = (await d.run(d.approvals.list)).find((a) => a.approvalId === asked.detail?.approvalId)
       expect(pending).toMatchObject({
         status: "pending",
@@ -62,7 +70,9 @@ describe("Approvals", () => {
         availableDecisions: ["accept", "acceptForSession", "decline", "cancel"],
         decision: null,
       })
-      await d.waitForEvent((e) => e.detail?.runId === run.runId && e.detail?.state === '{"running":"awaitingApproval"}')
+      await d.waitForEvent(
+        (e) => e.detail?.runId === run.runId && e.detail?.state === '{"running":"awaitingApproval"}',
+      )
       const answered = await d.run(d.approvals.answer(pending?.approvalId as string, "accept"))
       expect(answered.status).toBe("answered")
       const done = await d.finished(run.runId)
@@ -93,7 +103,9 @@ describe("Approvals", () => {
       await d.run(d.runs.interrupt(run.runId))
       const done = await d.finished(run.runId)
       expect(done.errorCode).toBe("interrupted")
-      await waitUntil(() => d.events.some((e) => e.type === "approval.cancelled" && e.detail?.runId === run.runId))
+      await waitUntil(() =>
+        d.events.some((e) => e.type === "approval.cancelled" && e.detail?.runId === run.runId),
+      )
       const record = (await d.run(d.approvals.list)).find((a) => a.runId === run.runId)
       expect(record?.status).toBe("cancelled")
     })

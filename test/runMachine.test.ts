@@ -138,6 +138,18 @@ describe("runMachine", () => {
     expect(h.context().failure?.code).toBe("interrupted")
   })
 
+  it("reconciles a thread that went idle before turn/start was answered", async () => {
+    const h = harness({ readOutcome: { status: "completed", errorMessage: null } })
+    h.send({ type: "SCHEDULED" })
+    h.send({ type: "ACTIVITY" })
+    h.send({ type: "THREAD.IDLE" })
+    await flush()
+    expect(h.state()).toBe('{"running":{"reconciling":"grace"}}')
+    h.clock.increment(200)
+    await flush()
+    expect(h.state()).toBe('"completed"')
+  })
+
   it("reconciles an idle thread with thread/read after a grace", async () => {
     const h = harness({ readOutcome: { status: "completed", errorMessage: null } })
     h.send({ type: "SCHEDULED" })

@@ -193,7 +193,9 @@ describe("Runs when the app-server exits", () => {
   it("fails the running run with child-exited at once; queued runs wait, then resume or replace their threads", async () => {
     await withDaemonServices(fakeDaemon({ maxConcurrentRuns: "1" }), async (d) => {
       const kept = await d.run(d.sessions.create({ purpose: "duplex" }))
-      const first = await d.finished((await d.run(d.runs.submit({ prompt: "hello", sessionId: kept.sessionId }))).runId)
+      const first = await d.finished(
+        (await d.run(d.runs.submit({ prompt: "hello", sessionId: kept.sessionId }))).runId,
+      )
       expect(first.status).toBe("completed")
       const young = await d.run(d.sessions.create({ purpose: "duplex" }))
 
@@ -208,7 +210,9 @@ describe("Runs when the app-server exits", () => {
       const onKept = await d.finished(resumed.runId)
       expect(onKept.status).toBe("completed")
       expect(onKept.threadId).toBe(first.threadId)
-      expect(d.events.some((e) => e.type === "session.thread.resumed" && e.detail?.sessionId === kept.sessionId)).toBe(true)
+      expect(
+        d.events.some((e) => e.type === "session.thread.resumed" && e.detail?.sessionId === kept.sessionId),
+      ).toBe(true)
 
       const onYoung = await d.finished(replaced.runId)
       expect(onYoung.status).toBe("completed")

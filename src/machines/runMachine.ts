@@ -12,58 +12,16 @@
  * Every failure carries a typed code; the Runs service turns the final state into the run record.
  */
 import { assign, fromPromise, setup } from "xstate"
+import {
+  failureOf,
+  type RunFailure,
+  type RunMachineContext,
+  type RunMachineEvent,
+  type RunMachineInput,
+  type TurnOutcome,
+} from "./runOutcome.ts"
 
-export type RunErrorCode =
-  | "turn-failed"
-  | "interrupted"
-  | "child-exited"
-  | "stalled"
-  | "approval-timed-out"
-  | "rejected-at-start"
-  | "daemon-restarted"
-
-export interface RunFailure {
-  readonly code: RunErrorCode
-  readonly message: string
-  /** codex's own error details, when it gave any. */
-  readonly codexErrorInfo?: unknown
-}
-
-export interface RunMachineInput {
-  readonly runId: string
-  readonly prompt: string
-}
-
-export interface RunMachineContext {
-  readonly runId: string
-  readonly prompt: string
-  readonly turnId: string | null
-  /** Why the run is being interrupted, when codexd interrupts it (stall, approval deadline, request). */
-  readonly interruptReason: RunFailure | null
-  readonly failure: RunFailure | null
-  readonly turnStatus: string | null
-}
-
-/** The outcome of a turn, from `turn/completed` or from `thread/read` when reconciling. */
-export interface TurnOutcome {
-  readonly status: "completed" | "interrupted" | "failed" | "inProgress"
-  readonly errorMessage: string | null
-  readonly codexErrorInfo?: unknown
-}
-
-export type RunMachineEvent =
-  | { readonly type: "SCHEDULED" }
-  | { readonly type: "STEER"; readonly text: string }
-  | { readonly type: "INTERRUPT" }
-  | { readonly type: "TURN.STARTED"; readonly turnId: string }
-  /** Any notification about this turn: the run is alive (feeds the watchdog). */
-  | { readonly type: "ACTIVITY" }
-  | { readonly type: "APPROVAL.ASKED" }
-  | { readonly type: "APPROVAL.SETTLED" }
-  | { readonly type: "APPROVAL.TIMED_OUT" }
-  | { readonly type: "THREAD.IDLE" }
-  | ({ readonly type: "TURN.COMPLETED" } & TurnOutcome)
-  | { readonly type: "CHILD.EXITED"; readonly reason: string }
+export type { RunErrorCode, RunFailure, RunMachineEvent, TurnOutcome } from "./runOutcome.ts"
 
 export const runMachine = setup({
   types: {
@@ -97,6 +55,7 @@ export const runMachine = setup({
       event.status === "completed" &&
       context.interruptReason?.code !== "approval-timed-out",
     interruptRequested: ({ context }) => context.interruptReason !== null,
+    wentIdleWhileStarting: ({ context }) => context.idleWhileStarting,
     outcomeSettled: ({ event }) => "output" in event && (event.output as TurnOutcome).status !== "inProgress",
   },
   actions: {
@@ -147,6 +106,7 @@ export const runMachine = setup({
     interruptReason: null,
     failure: null,
     turnStatus: null,
+    idleWhileStarting: false,
   }),
   states: {
     queued: {
@@ -182,6 +142,11 @@ export const runMachine = setup({
                 target: "interrupting",
                 actions: assign({ turnId: ({ event }) => event.output.turnId }),
               },
+              {
+                guard: "wentIdleWhileStarting",
+                target: "reconciling",
+                actions: assign({ turnId: ({ event }) => event.output.turnId }),
+              },
               { target: "active", actions: assign({ turnId: ({ event }) => event.output.turnId }) },
             ],
             onError: {
@@ -197,6 +162,8 @@ export const runMachine = setup({
           on: {
             "TURN.STARTED": { actions: "recordTurn" },
             INTERRUPT: { actions: "markInterruptRequested" },
+            "THREAD.IDLE": { actions: assign({ idleWhileStarting: true }) },
+            ACTIVITY: { actions: assign({ idleWhileStarting: false }) },
           },
         },
         active: {
@@ -273,18 +240,5 @@ export const runMachine = setup({
     failed: { type: "final" },
   },
 })
-
-/** Why a turn that ended did not succeed; an interrupt codexd asked for keeps its own reason. */
-const failureOf = (context: RunMachineContext, outcome: TurnOutcome): RunFailure | null => {
-  if (context.interruptReason?.code === "approval-timed-out") return context.interruptReason
-  if (outcome.status === "completed") return null
-  if (context.interruptReason !== null) return context.interruptReason
-  if (outcome.status === "interrupted") return { code: "interrupted", message: "the turn was interrupted" }
-  return {
-    code: "turn-failed",
-    message: outcome.errorMessage ?? `the turn ended ${outcome.status}`,
-    ...(outcome.codexErrorInfo === undefined ? {} : { codexErrorInfo: outcome.codexErrorInfo }),
-  }
-}
 
 export type RunMachine = typeof runMachine

@@ -53,7 +53,8 @@ export const withDaemonServices = <A>(
         const eventLog = yield* EventLog
         const supervisor = yield* Supervisor
         const recorded: Array<RecentEvent> = []
-        const subscription = yield* eventLog.subscribe({ bound: 1_000_000 })
+        // From seq 0: what the services published while they were built (recovery) is replayed too.
+        const subscription = yield* eventLog.subscribe({ since: 0, bound: 1_000_000 })
         let stopped = false
         void (async () => {
           for await (const item of subscription) {
@@ -74,6 +75,7 @@ export const withDaemonServices = <A>(
         const sessions = yield* Sessions
         const approvals = yield* Approvals
         const finished = async (runId: RunId) => {
+          // The final event comes after the record, the session and the approvals are updated.
           await waitForEvent(
             (e) => (e.type === "run.completed" || e.type === "run.failed") && e.detail?.runId === runId,
             `the end of ${runId}`,

@@ -64,6 +64,8 @@ export class LiveRun {
   /** File-change diffs by item id, for approvals that ask about them. */
   private readonly proposedDiffs = new Map<string, string>()
   private writes: Promise<unknown> = Promise.resolve()
+  /** The end of the run being recorded (record, session, approvals, final event), once it ended. */
+  private finishing: Promise<unknown> = Promise.resolve()
   private machineState = ""
   private unroute: () => void = () => undefined
 
@@ -137,9 +139,9 @@ export class LiveRun {
     return this.save((r) => ({ ...r, prompt }))
   }
 
-  /** Resolves once every record write so far is durable. */
+  /** Resolves once every record write so far is durable, and the run's end recorded if it ended. */
   settled(): Promise<unknown> {
-    return this.writes
+    return Promise.all([this.writes, this.finishing])
   }
 
   private async startTurn(prompt: string): Promise<{ turnId: string }> {
@@ -248,7 +250,7 @@ export class LiveRun {
     const summary = summarize(result, failure)
     const finishedAt = new Date().toISOString()
     const status = failure === null ? ("completed" as const) : ("failed" as const)
-    void this.save((r) => ({
+    this.finishing = this.save((r) => ({
       ...r,
       status,
       finishedAt,
