@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { type AnyStateNode, getNextSnapshot } from "xstate"
+import { getNextSnapshot } from "xstate"
 import { getShortestPaths, getSimplePaths } from "xstate/graph"
 import { DaemonState } from "../src/domain/daemon.ts"
 import { decodeJsonText } from "../src/domain/decode.ts"
@@ -18,6 +18,7 @@ import {
   childStatusOf,
 } from "../src/machines/childMachine.ts"
 import type { SupervisorOptions } from "../src/services/Supervisor.ts"
+import { chooseCover, definedTransitions, flat, type Step } from "./support/machineCoverage.ts"
 import { makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
 
 const AT = new Date(0).toISOString()
@@ -52,21 +53,10 @@ const baseInput: ChildMachineInput = {
 }
 
 type Snapshot = ReturnType<typeof childMachine.resolveState>
-interface Step {
-  readonly state: Snapshot
-  readonly event: { readonly type: string }
-}
 interface Path {
   readonly strategy: "spawn" | "external"
-  readonly steps: ReadonlyArray<Step>
+  readonly steps: ReadonlyArray<Step<Snapshot>>
 }
-
-const flat = (value: unknown): string =>
-  typeof value === "string"
-    ? value
-    : Object.entries(value as Record<string, unknown>)
-        .map(([k, v]) => `${k}.${flat(v)}`)
-        .join(",")
 
 /** Coarser than the full context, so simple paths stay finite: state, budget used, whether a pid is known. */
 const serializeState = (s: Snapshot) =>
@@ -83,7 +73,7 @@ const pathsFor = (strategy: "spawn" | "external"): Array<Path> => {
     ...shortest,
     ...getSimplePaths(childMachine, { ...options, toState: (s) => s.matches("failed") }),
     ...getSimplePaths(childMachine, { ...options, toState: (s) => s.matches("stopped") }),
-  ].map((p) => ({ strategy, steps: p.steps as unknown as ReadonlyArray<Step> }))
+  ].map((p) => ({ strategy, steps: p.steps as unknown as ReadonlyArray<Step<Snapshot>> }))
   // Shortest paths reach each snapshot once; the transitions back into known snapshots (a RESTART out
   // of backoff, the stable-running timer) are one more event at the end of such a path.
   for (const path of shortest) {
@@ -92,92 +82,11 @@ const pathsFor = (strategy: "spawn" | "external"): Array<Path> => {
       if (next === path.state) continue
       all.push({
         strategy,
-        steps: [...(path.steps as unknown as ReadonlyArray<Step>), { state: next, event }],
+        steps: [...(path.steps as unknown as ReadonlyArray<Step<Snapshot>>), { state: next, event }],
       })
     }
   }
   return all
-}
-
-// --- coverage ---------------------------------------------------------------------------------
-
-interface DefinedTransition {
-  readonly key: string
-  readonly node: AnyStateNode
-  readonly eventType: string
-  readonly target: string | null
-}
-
-const definedTransitions = (): Array<DefinedTransition> => {
-  const out: Array<DefinedTransition> = []
-  const walk = (node: AnyStateNode) => {
-    for (const [eventType, transitions] of node.transitions) {
-      transitions.forEach((t, i) => {
-        const target = t.target?.[0] ? t.target[0].path.join(".") : null
-        out.push({
-          key: `${node.path.join(".") || "(root)"} --${eventType}[${i}]--> ${target ?? "(self)"}`,
-          node,
-          eventType,
-          target,
-        })
-      })
-    }
-    for (const child of Object.values(node.states) as Array<AnyStateNode>) walk(child)
-  }
-  walk(childMachine.root)
-  return out
-}
-
-/** The transitions a step takes: its event from the previous state, landing where it landed. */
-const coveredBy = (
-  defined: ReadonlyArray<DefinedTransition>,
-  previous: Snapshot,
-  step: Step,
-): Array<string> => {
-  const from = flat(previous.value)
-  const to = flat(step.state.value)
-  const candidates = defined.filter((d) => {
-    const nodePath = d.node.path.join(".")
-    const within = nodePath === "" || from === nodePath || from.startsWith(`${nodePath}.`)
-    if (!within || d.eventType !== step.event.type) return false
-    return d.target === null ? from === to : to === d.target || to.startsWith(`${d.target}.`)
-  })
-  // The deepest node's transition wins, as in the machine.
-  const deepest = Math.max(...candidates.map((c) => c.node.path.length))
-  return candidates
-    .filter((c) => c.node.path.length === deepest)
-    .slice(0, 1)
-    .map((c) => c.key)
-}
-
-const transitionsOf = (path: Path, defined: ReadonlyArray<DefinedTransition>): Set<string> => {
-  const keys = new Set<string>()
-  for (let i = 1; i < path.steps.length; i++) {
-    for (const key of coveredBy(defined, (path.steps[i - 1] as Step).state, path.steps[i] as Step))
-      keys.add(key)
-  }
-  return keys
-}
-
-/** Greedy set cover: few paths that together take every transition any path takes. */
-const chooseCover = (paths: ReadonlyArray<Path>, defined: ReadonlyArray<DefinedTransition>) => {
-  const covers = paths.map((p) => ({
-    path: p,
-    keys: transitionsOf(p, defined),
-    states: new Set(p.steps.map((s) => flat(s.state.value))),
-  }))
-  const uncovered = new Set(covers.flatMap((c) => [...c.keys]))
-  const chosen: Array<(typeof covers)[number]> = []
-  while (uncovered.size > 0) {
-    const best = covers.reduce((a, b) =>
-      [...b.keys].filter((k) => uncovered.has(k)).length > [...a.keys].filter((k) => uncovered.has(k)).length
-        ? b
-        : a,
-    )
-    chosen.push(best)
-    for (const k of best.keys) uncovered.delete(k)
-  }
-  return chosen
 }
 
 // --- replay -------------------------------------------------------------------------------------
@@ -243,7 +152,7 @@ const replay = async (path: Path): Promise<void> => {
       (supervisor) =>
         Effect.promise(async () => {
           for (let i = 1; i < path.steps.length; i++) {
-            const step = path.steps[i] as Step
+            const step = path.steps[i] as Step<Snapshot>
             const next = path.steps[i + 1]
             // A backoff entered now ends by its delay only if the model says so next; else it must wait for us.
             nextBackoffMs = next?.event.type === AFTER.backoffDelay ? 30 : 60_000
@@ -315,7 +224,7 @@ const replay = async (path: Path): Promise<void> => {
 
 // --- the test -----------------------------------------------------------------------------------
 
-const defined = definedTransitions()
+const defined = definedTransitions(childMachine.root)
 const chosen = [...chooseCover(pathsFor("spawn"), defined), ...chooseCover(pathsFor("external"), defined)]
 const coveredKeys = new Set(chosen.flatMap((c) => [...c.keys]))
 const coveredStates = new Set(chosen.flatMap((c) => [...c.states].map((s) => s.split(".")[0] as string)))

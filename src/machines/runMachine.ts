@@ -14,7 +14,6 @@
 import { assign, fromPromise, setup } from "xstate"
 import {
   failureOf,
-  type RunFailure,
   type RunMachineContext,
   type RunMachineEvent,
   type RunMachineInput,
@@ -184,7 +183,6 @@ export const runMachine = setup({
             // The deadline declined the approval; the run fails rather than go on without what it asked.
             "APPROVAL.TIMED_OUT": { target: "interrupting", actions: "markApprovalTimeout" },
             INTERRUPT: { target: "interrupting", actions: "markInterruptRequested" },
-            ACTIVITY: {},
           },
         },
         reconciling: {
