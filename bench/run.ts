@@ -5,6 +5,7 @@
 import { appServerClientBench } from "./appServerClient.bench.ts"
 import { daemonBench } from "./daemon.bench.ts"
 import { eventLogBench } from "./eventLog.bench.ts"
+import { runsBench } from "./runs.bench.ts"
 import { storeBench } from "./store.bench.ts"
 
 const benches: ReadonlyArray<[string, () => Promise<void>]> = [
@@ -12,6 +13,7 @@ const benches: ReadonlyArray<[string, () => Promise<void>]> = [
   ["eventlog", eventLogBench],
   ["client", appServerClientBench],
   ["daemon", daemonBench],
+  ["runs", runsBench],
 ]
 
 const filter = process.argv[2]?.toLowerCase()

@@ -112,6 +112,15 @@ const daemonState: DaemonState = {
 }
 
 describe("domain schemas", () => {
+  it("encodes a run registry as the value itself, so the Store may write it with plain JSON", () => {
+    fc.assert(
+      fc.property(fc.array(runRecord, { maxLength: 5 }), (runs) => {
+        const registry = { updatedAt: null, runs }
+        expect(Schema.encodeSync(RunRegistryState)(registry)).toEqual(registry)
+      }),
+    )
+  })
+
   it("round-trips run and session records through JSON", () => {
     fc.assert(
       fc.property(runRecord, (run) => {

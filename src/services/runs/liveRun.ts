@@ -163,7 +163,14 @@ export class LiveRun {
       onExpired: () => this.send({ type: "APPROVAL.TIMED_OUT" }),
       diffOf: (itemId) => this.proposedDiffs.get(itemId) ?? null,
     })
-    void this.save((r) => ({ ...r, threadId }))
+    // Recorded as running on its thread before the turn starts: after a crash from here on the run is
+    // never started again (codex may have begun it), only reconciled.
+    await this.save((r) => ({
+      ...r,
+      status: "running",
+      startedAt: r.startedAt ?? new Date().toISOString(),
+      threadId,
+    }))
     const started = await runEffect(
       client.turnStart({
         threadId,
@@ -226,7 +233,6 @@ export class LiveRun {
       return
     }
     if (previous === '"queued"') {
-      void this.save((r) => ({ ...r, status: "running", startedAt: new Date().toISOString() }))
       this.publish({ type: "run.running", message: `run ${this.runId} started`, detail: { ...this.ids } })
     }
     if (context.turnId !== null && this.record.turnId !== context.turnId) {
