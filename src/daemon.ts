@@ -10,8 +10,10 @@ import { CodexdConfig } from "./config.ts"
 import type { ResolvedConfig } from "./domain/config.ts"
 import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { Approvals } from "./services/Approvals.ts"
+import { ensureApiToken } from "./services/api/apiToken.ts"
 import { EventLog, type EventLogOptions } from "./services/EventLog.ts"
 import { startInspector } from "./services/Inspector.ts"
+import { startLocalApi } from "./services/LocalApi.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/Logging.ts"
 import { defaultRunsOptions, Runs, type RunsOptions } from "./services/Runs.ts"
 import { Sessions } from "./services/Sessions.ts"
@@ -116,6 +118,9 @@ export const runDaemon = (
     const store = yield* Store
     const events = yield* EventLog
     const supervisor = yield* Supervisor
+    const sessions = yield* Sessions
+    const runs = yield* Runs
+    const approvals = yield* Approvals
     const startedAt = new Date().toISOString()
     const started = (child: ManagedChildState): DaemonState => ({
       started: true,
@@ -133,6 +138,29 @@ export const runDaemon = (
       detail: { pid: process.pid, version: packageJson.version, tookOverLockFrom: lock.tookOverFrom },
     })
 
+    // The API comes up before the child is ready: runs may be submitted (and wait) from the start.
+    const shutdown = new AbortController()
+    const api = yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        startLocalApi({
+          config,
+          store,
+          events,
+          supervisor,
+          sessions,
+          runs,
+          approvals,
+          token: ensureApiToken(config.paths.apiTokenPath),
+          shutdown: () => shutdown.abort(),
+        }),
+      ),
+      (handle) => Effect.promise(() => handle.close()),
+    )
+    yield* store.updateDaemonState((state) => ({
+      ...(state ?? started(supervisor.childState())),
+      apiBase: api.apiBase,
+    }))
+
     yield* supervisor.start
     const status = yield* supervisor.settled
     const child = supervisor.childState()
@@ -143,21 +171,25 @@ export const runDaemon = (
       yield* store.updateDaemonState((s) => ({
         ...(s ?? started(child)),
         started: false,
+        apiBase: null,
         stoppedAt: new Date().toISOString(),
       }))
       report.failed(reason)
       return { _tag: "ChildFailed", reason } as const
     }
     report.ready(
-      `codexd ready: pid ${process.pid}, ${describeChild(child)}, api none (state ${config.paths.stateDir})`,
+      `codexd ready: pid ${process.pid}, ${describeChild(child)}, api ${api.apiBase} (state ${config.paths.stateDir})`,
     )
 
-    const signal = yield* awaitStopSignal(options.stopSignal)
+    const signal = yield* awaitStopSignal(
+      AbortSignal.any([shutdown.signal, ...(options.stopSignal ? [options.stopSignal] : [])]),
+    )
     yield* events.publish({ type: "daemon.stopping", message: `stopping on ${signal}`, detail: { signal } })
     yield* supervisor.stop
     yield* store.updateDaemonState((s) => ({
       ...(s ?? started(supervisor.childState())),
       started: false,
+      apiBase: null,
       stoppedAt: new Date().toISOString(),
       child: supervisor.childState(),
     }))
@@ -173,7 +205,7 @@ export const runDaemon = (
       if (inspector !== null) report.note(`inspector: open ${inspector.url} to watch the machines live`)
       const supervisor =
         inspector === null ? options.supervisor : { ...options.supervisor, inspect: inspector.inspect }
-      return program.pipe(Effect.provide(daemonLayer(config, supervisor)))
+      return Effect.scoped(program).pipe(Effect.provide(daemonLayer(config, supervisor)))
     },
     (inspector) => (inspector === null ? Effect.void : Effect.promise(() => inspector.stop())),
   )

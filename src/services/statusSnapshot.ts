@@ -47,22 +47,29 @@ const neverStarted = (config: ResolvedConfig): DaemonState => ({
   child: idleChild(config),
 })
 
+/** The snapshot from an open Store (the daemon's own, or a read-only one). */
+export const snapshotOf = (config: ResolvedConfig, store: Store["Service"], runningPid: number | null) =>
+  Effect.gen(function* () {
+    if (store.identity === null) return null
+    const daemon = (yield* store.daemonState) ?? neverStarted(config)
+    const snapshot: StatusSnapshot = {
+      config,
+      identity: store.identity,
+      // A daemon killed with SIGKILL could not record its end: say what the lock says.
+      daemon: runningPid === null && daemon.started ? { ...daemon, started: false } : daemon,
+      sessionRegistry: yield* store.sessions,
+      runRegistry: yield* store.runs,
+      recentEvents: yield* store.eventCache,
+    }
+    return snapshot
+  })
+
 export const readStatus = (config: ResolvedConfig): Promise<StatusReading> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const store = yield* Store
       const runningPid = lockHolder(config.paths.lockPath)
-      if (store.identity === null) return { snapshot: null, runningPid, corruptFiles: store.corruptFiles }
-      const daemon = (yield* store.daemonState) ?? neverStarted(config)
-      const snapshot: StatusSnapshot = {
-        config,
-        identity: store.identity,
-        // A daemon killed with SIGKILL could not record its end: say what the lock says.
-        daemon: runningPid === null && daemon.started ? { ...daemon, started: false } : daemon,
-        sessionRegistry: yield* store.sessions,
-        runRegistry: yield* store.runs,
-        recentEvents: yield* store.eventCache,
-      }
+      const snapshot = yield* snapshotOf(config, store, runningPid)
       return { snapshot, runningPid, corruptFiles: store.corruptFiles }
       // Read-only: a status reader never creates, moves or rewrites a file.
     }).pipe(

@@ -1,0 +1,82 @@
+/**
+ * The live event stream as Server-Sent Events: `id:` is the event's seq, `event:` its type, `data:`
+ * the recent-event JSON. `Last-Event-ID` or `?since=` replays from the recent-events cache first; when
+ * the asked seq is older than the cache, a `reset` event says so. Comments keep idle connections open.
+ * A client that cannot keep up is sent `dropped` and closed; the others never wait for it.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Effect from "effect/Effect"
+import type { RecentEvent } from "../../domain/event.ts"
+import type { EventLog } from "../EventLog.ts"
+import { ApiError } from "./httpSupport.ts"
+
+export const HEARTBEAT_MS = 15_000
+
+const parseSeq = (raw: string | null | undefined, name: string): number | undefined => {
+  if (raw === null || raw === undefined || raw === "") return undefined
+  if (!/^\d+$/.test(raw))
+    throw new ApiError({ status: 400, code: "bad-since", message: `${name} must be a non-negative integer` })
+  return Number(raw)
+}
+
+const frame = (event: string, data: unknown, id?: number): string =>
+  `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+export const serveEventStream = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  events: EventLog["Service"],
+  options: { readonly heartbeatMs?: number; readonly bound?: number } = {},
+): Promise<void> => {
+  const since =
+    parseSeq(req.headers["last-event-id"] as string | undefined, "Last-Event-ID") ??
+    parseSeq(url.searchParams.get("since"), "since")
+  const runId = url.searchParams.get("runId")
+  const sessionId = url.searchParams.get("sessionId")
+  const filter = (event: RecentEvent) =>
+    (runId === null || event.detail?.runId === runId) &&
+    (sessionId === null || event.detail?.sessionId === sessionId)
+
+  return Effect.runPromise(
+    events.subscribe({
+      ...(since === undefined ? {} : { since }),
+      filter,
+      ...(options.bound === undefined ? {} : { bound: options.bound }),
+    }),
+  ).then(async (subscription) => {
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    })
+    res.write(": codexd event stream\n\n")
+    const heartbeat = setInterval(() => res.write(": heartbeat\n\n"), options.heartbeatMs ?? HEARTBEAT_MS)
+    const stop = () => subscription.close()
+    req.on("close", stop)
+    try {
+      for await (const item of subscription) {
+        let text: string
+        if (item._tag === "Event") text = frame(item.event.type, item.event, item.event.seq)
+        else if (item._tag === "Reset")
+          text = frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
+        else {
+          res.write(frame("dropped", { reason: item.reason }))
+          break
+        }
+        // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
+        if (!res.write(text))
+          await new Promise<void>((resolve) =>
+            res.once("drain", () => resolve()).once("close", () => resolve()),
+          )
+        if (res.destroyed) break
+      }
+    } finally {
+      clearInterval(heartbeat)
+      req.off("close", stop)
+      subscription.close()
+      res.end()
+    }
+  })
+}

@@ -1,0 +1,88 @@
+/**
+ * The HTTP plumbing of the local API: JSON answers and errors in one shape, bodies read with a size
+ * limit, and the checks every request passes first (the Host header, the bearer token).
+ */
+import { timingSafeEqual } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Schema from "effect/Schema"
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+/** An answer the API gives on purpose: a status and the `{ error: { code, message } }` body. */
+export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
+  status: Schema.Int,
+  code: Schema.String,
+  message: Schema.String,
+}) {}
+
+const tooLarge = () =>
+  new ApiError({ status: 413, code: "body-too-large", message: `the body is over ${MAX_BODY_BYTES} bytes` })
+
+export const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
+  const text = `${JSON.stringify(body)}\n`
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  })
+  res.end(text)
+}
+
+export const sendError = (res: ServerResponse, error: ApiError): void =>
+  sendJson(res, error.status, { error: { code: error.code, message: error.message } })
+
+/** The body as JSON; 413 past the limit, 400 when it is not JSON. An empty body is `{}`. */
+export const readJsonBody = (req: IncomingMessage): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0")
+    if (declared > MAX_BODY_BYTES) {
+      reject(tooLarge())
+      req.resume()
+      return
+    }
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let failed = false
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES && !failed) {
+        failed = true
+        reject(tooLarge())
+      }
+      if (!failed) chunks.push(chunk)
+    })
+    req.on("error", (error) =>
+      reject(new ApiError({ status: 400, code: "bad-body", message: error.message })),
+    )
+    req.on("end", () => {
+      if (failed) return
+      const text = Buffer.concat(chunks).toString("utf8")
+      if (text.trim() === "") {
+        resolve({})
+        return
+      }
+      try {
+        resolve(JSON.parse(text))
+      } catch {
+        reject(new ApiError({ status: 400, code: "bad-json", message: "the body is not valid JSON" }))
+      }
+    })
+  })
+
+/**
+ * The Host a request must carry: the loopback address and port the API listens on (DNS rebinding
+ * makes a hostile page's requests arrive with the attacker's host name).
+ */
+export const hostAllowed = (host: string | undefined, port: number): boolean => {
+  if (host === undefined) return false
+  const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]
+  return allowed.includes(host.toLowerCase())
+}
+
+export const tokenMatches = (header: string | undefined, token: string): boolean => {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "")
+  if (match === null) return false
+  const given = Buffer.from(match[1] as string)
+  const expected = Buffer.from(token)
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
