@@ -12,7 +12,8 @@ export const runCodexd = (
     reject: false,
     cwd: options.cwd ?? process.cwd(),
     // A started daemon listens on a free port, so test files running side by side never collide.
-    env: args[0] === "start" ? { CODEXD_API_BASE: "http://127.0.0.1:0", ...options.env } : (options.env ?? {}),
+    env:
+      args[0] === "start" ? { CODEXD_API_BASE: "http://127.0.0.1:0", ...options.env } : (options.env ?? {}),
     extendEnv: true,
     timeout: 30_000,
   })

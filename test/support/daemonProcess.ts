@@ -4,7 +4,14 @@ import { codexdBin } from "./cli.ts"
 
 // A free port, so test files running side by side never collide.
 const daemonOptions = (cwd: string, env: Record<string, string>) =>
-  ({ cwd, env: { CODEXD_API_BASE: "http://127.0.0.1:0", ...env }, extendEnv: true, reject: false, all: true, buffer: false }) as const
+  ({
+    cwd,
+    env: { CODEXD_API_BASE: "http://127.0.0.1:0", ...env },
+    extendEnv: true,
+    reject: false,
+    all: true,
+    buffer: false,
+  }) as const
 
 export interface DaemonProcess {
   readonly child: ResultPromise<ReturnType<typeof daemonOptions>>

@@ -1,0 +1,227 @@
+/** The local API of a real `codexd start` process supervising the fake app-server in codex-like mode. */
+
+import { readFileSync, statSync, writeFileSync } from "node:fs"
+import { request } from "node:http"
+import { join } from "node:path"
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ApprovalRegistryState } from "../src/domain/approval.ts"
+import { decodeJsonText } from "../src/domain/decode.ts"
+import { RunRegistryState } from "../src/domain/run.ts"
+import { SessionRegistryState } from "../src/domain/session.ts"
+import { type ApiAccess, apiAccess } from "./support/apiClient.ts"
+import { fakeDaemonConfig } from "./support/daemonHarness.ts"
+import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
+import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { makeTempDir } from "./support/tempConfig.ts"
+
+let daemon: DaemonProcess
+let api: ApiAccess
+const temp = makeTempDir("codexd-api-")
+const config = fakeDaemonConfig(temp.path)
+
+beforeAll(async () => {
+  writeFileSync(join(temp.path, "script.json"), JSON.stringify({ simulate: true }))
+  daemon = startDaemonProcess(
+    [],
+    {
+      CODEXD_CHILD_COMMAND: process.execPath,
+      CODEXD_CHILD_ARGS: JSON.stringify([fakeAppServerPath, "--script-dir", temp.path]),
+      CODEXD_APPROVALS: "ask",
+    },
+    temp.path,
+  )
+  await daemon.waitForOutput(/codexd ready: .* api http:\/\/127\.0\.0\.1:\d+/)
+  api = apiAccess(config)
+}, 60_000)
+
+afterAll(async () => {
+  await daemon?.stop()
+  temp.cleanup()
+})
+
+const waitForRun = async (runId: string, statuses = ["completed", "failed"]) => {
+  const until = Date.now() + 20_000
+  for (;;) {
+    const { json } = await api.call("GET", `/v1/runs/${runId}`)
+    if (statuses.includes(String(json.status))) return json
+    if (Date.now() > until) throw new Error(`run ${runId} stayed ${String(json.status)}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** A raw request, so the Host header can be anything. */
+const rawGet = (path: string, headers: Record<string, string>) =>
+  new Promise<number>((resolve, reject) => {
+    const url = new URL(api.base)
+    const req = request({ host: url.hostname, port: url.port, path, headers, setHost: false }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on("error", reject)
+    req.end()
+  })
+
+describe("local API", () => {
+  it("keeps the token in a file only its owner can read, and answers /healthz without it", async () => {
+    expect(statSync(config.paths.apiTokenPath).mode & 0o777).toBe(0o600)
+    const health = await fetch(`${api.base}/healthz`)
+    expect(health.status).toBe(200)
+    expect(health.headers.get("access-control-allow-origin")).toBeNull()
+  })
+
+  it("refuses a missing or wrong token and a foreign Host", async () => {
+    expect((await fetch(`${api.base}/v1/status`)).status).toBe(401)
+    expect((await fetch(`${api.base}/v1/status`, { headers: { authorization: "Bearer nope" } })).status).toBe(
+      401,
+    )
+    const port = new URL(api.base).port
+    const auth = { authorization: `Bearer ${api.token}` }
+    expect(await rawGet("/v1/status", { ...auth, host: `127.0.0.1:${port}` })).toBe(200)
+    expect(await rawGet("/v1/status", { ...auth, host: `evil.example:${port}` })).toBe(421)
+    expect(await rawGet("/healthz", { host: `evil.example:${port}` })).toBe(421)
+  })
+
+  it("serves the status snapshot and the OpenAPI description", async () => {
+    const status = await api.call("GET", "/v1/status")
+    expect(status.status).toBe(200)
+    expect((status.json.daemon as { apiBase: string }).apiBase).toBe(api.base)
+    const openapi = await api.call("GET", "/openapi.json")
+    expect(Object.keys(openapi.json.paths as object)).toEqual(
+      expect.arrayContaining(["/v1/runs", "/v1/runs/{id}/steer", "/v1/approvals/{id}", "/v1/events"]),
+    )
+  })
+
+  it("creates a session, runs a prompt in it, and reads both back", async () => {
+    const created = await api.call("POST", "/v1/sessions", {
+      body: { purpose: "duplex", approvals: "auto-accept" },
+    })
+    expect(created.status).toBe(201)
+    const sessionId = String(created.json.sessionId)
+    expect(String(created.json.threadId)).toMatch(/^thread-/)
+    const submitted = await api.call("POST", "/v1/runs", { body: { prompt: "approve ls", sessionId } })
+    expect(submitted.status).toBe(202)
+    expect(submitted.json.status).toBe("queued")
+    const run = await waitForRun(String(submitted.json.runId))
+    expect(run.status).toBe("completed")
+    expect(run.summary).toBe("completed: ran ls; 1 command")
+    expect((await api.call("GET", `/v1/sessions/${sessionId}`)).json.lastTurnStatus).toBe("completed")
+    const listed = await api.call("GET", "/v1/runs")
+    expect((listed.json.runs as Array<{ runId: string }>).some((r) => r.runId === run.runId)).toBe(true)
+    expect((await api.call("POST", `/v1/sessions/${sessionId}/close`)).json.status).toBe("closed")
+    const refused = await api.call("POST", "/v1/runs", { body: { prompt: "more", sessionId } })
+    expect(refused.status).toBe(409)
+  })
+
+  it("interrupts, steers and answers approvals", async () => {
+    const hang = await api.call("POST", "/v1/runs", { body: { prompt: "hang" } })
+    await waitForRun(String(hang.json.runId), ["running"])
+    await new Promise((r) => setTimeout(r, 100))
+    expect(
+      (await api.call("POST", `/v1/runs/${hang.json.runId}/steer`, { body: { text: "stop now" } })).status,
+    ).toBe(202)
+    expect((await waitForRun(String(hang.json.runId))).summary).toBe("completed: steered: stop now")
+
+    const asking = await api.call("POST", "/v1/runs", { body: { prompt: "approve make" } })
+    let pending: Array<{ approvalId: string; runId: string; status: string }> = []
+    const until = Date.now() + 10_000
+    while (!pending.some((a) => a.runId === asking.json.runId && a.status === "pending")) {
+      if (Date.now() > until) throw new Error("no pending approval")
+      pending = (await api.call("GET", "/v1/approvals")).json.approvals as typeof pending
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const approval = pending.find((a) => a.runId === asking.json.runId) as (typeof pending)[number]
+    const bad = await api.call("POST", `/v1/approvals/${approval.approvalId}`, {
+      body: { decision: "maybe" },
+    })
+    expect(bad.status).toBe(400)
+    expect(String((bad.json.error as { message: string }).message)).toContain("decision")
+    const answered = await api.call("POST", `/v1/approvals/${approval.approvalId}`, {
+      body: { decision: "decline" },
+    })
+    expect(answered.json.status).toBe("answered")
+    expect((await waitForRun(String(asking.json.runId))).summary).toBe("completed: not allowed to run make")
+    expect(
+      (await api.call("POST", `/v1/approvals/${approval.approvalId}`, { body: { decision: "accept" } }))
+        .status,
+    ).toBe(409)
+
+    const stuck = await api.call("POST", "/v1/runs", { body: { prompt: "hang" } })
+    await waitForRun(String(stuck.json.runId), ["running"])
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await api.call("POST", `/v1/runs/${stuck.json.runId}/interrupt`)).status).toBe(202)
+    expect((await waitForRun(String(stuck.json.runId))).errorCode).toBe("interrupted")
+  })
+
+  it("answers bad requests with a JSON error naming what is wrong", async () => {
+    const missing = await api.call("POST", "/v1/runs", { body: { sessionId: null } })
+    expect(missing.status).toBe(400)
+    expect((missing.json.error as { code: string; message: string }).message).toContain("prompt")
+    expect((await api.call("POST", "/v1/runs", { rawBody: "{not json" })).status).toBe(400)
+    expect((await api.call("GET", "/v1/runs/run_nope")).status).toBe(404)
+    expect((await api.call("GET", "/v1/sessions/session_nope")).status).toBe(404)
+    expect(
+      (await api.call("POST", "/v1/approvals/approval_nope", { body: { decision: "accept" } })).status,
+    ).toBe(404)
+    expect((await api.call("GET", "/v1/nothing")).status).toBe(404)
+    expect((await api.call("DELETE", "/v1/runs")).status).toBe(405)
+    expect(
+      (
+        await api.call("POST", "/v1/runs", {
+          rawBody: JSON.stringify({ prompt: "x".repeat(1024 * 1024 + 10) }),
+        })
+      ).status,
+    ).toBe(413)
+  })
+
+  it("never answers random bodies with a 5xx, and the state files still decode", async () => {
+    const posts = ["/v1/sessions", "/v1/runs", "/v1/runs/run_x/steer", "/v1/approvals/approval_x"]
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...posts), fc.jsonValue(), async (path, body) => {
+        // A body that happens to be a valid run would just run; prompts starting with "hang" would wait.
+        const { status } = await api.call("POST", path, { body })
+        expect(status).toBeLessThan(500)
+      }),
+      { numRuns: 60 },
+    )
+    for (const [path, schema] of [
+      [config.paths.runRegistryPath, RunRegistryState],
+      [config.paths.sessionRegistryPath, SessionRegistryState],
+      [config.paths.approvalRegistryPath, ApprovalRegistryState],
+    ] as const) {
+      const decoded = decodeJsonText(schema as never, path)(readFileSync(path, "utf8"))
+      expect(decoded._tag).toBe("Success")
+    }
+  })
+
+  it("streams events as SSE with ids, replays from a seq, and filters by run", async () => {
+    const run = await api.call("POST", "/v1/runs", { body: { prompt: "streamed words" } })
+    await waitForRun(String(run.json.runId))
+    const res = await fetch(`${api.base}/v1/events?since=0&runId=${run.json.runId}`, {
+      headers: { authorization: `Bearer ${api.token}` },
+    })
+    expect(res.headers.get("content-type")).toContain("text/event-stream")
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let text = ""
+    while (!text.includes("event: run.completed")) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    await reader.cancel()
+    const frames = text.split("\n\n").filter((f) => f.includes("event: "))
+    expect(frames.every((f) => f.includes(String(run.json.runId)))).toBe(true)
+    const ids = frames.map((f) => Number(/^id: (\d+)$/m.exec(f)?.[1]))
+    expect(ids).toEqual([...ids].sort((a, b) => a - b))
+    expect(text).toContain("event: run.message.delta")
+    // Resuming after the last seen id gives only later events.
+    const last = ids.at(-1) as number
+    const resumed = await fetch(`${api.base}/v1/events?runId=${run.json.runId}`, {
+      headers: { authorization: `Bearer ${api.token}`, "last-event-id": String(last) },
+    })
+    const r2 = (resumed.body as ReadableStream<Uint8Array>).getReader()
+    const first = new TextDecoder().decode((await r2.read()).value)
+    await r2.cancel()
+    expect(first).not.toContain("event: run.")
+  })
+})
