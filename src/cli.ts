@@ -4,11 +4,21 @@
  */
 import * as Result from "effect/Result"
 import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
+import {
+  approvalsCommand,
+  approveCommand,
+  eventsCommand,
+  interruptCommand,
+  runsCommand,
+  sessionsCommand,
+  steerCommand,
+} from "./cli/clientCommands.ts"
 import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
 import { configCommand } from "./cli/configCommand.ts"
 import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
+import { runCommand } from "./cli/runCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
@@ -21,6 +31,14 @@ const commands: ReadonlyArray<Command> = [
   startCommand(() => commandArgv),
   stopCommand,
   statusCommand,
+  runCommand,
+  sessionsCommand,
+  runsCommand,
+  eventsCommand,
+  interruptCommand,
+  steerCommand,
+  approvalsCommand,
+  approveCommand,
   configCommand,
   machinesCommand,
   helpCommand(() => commands),

@@ -1,0 +1,288 @@
+/**
+ * The CLI's client commands over the local API: `sessions`, `runs [ID]`, `events`, `interrupt`,
+ * `steer`, `approvals`, `approve`. Compact tables for people, `--json` for programs; exit 3 when no
+ * daemon runs, 2 for bad usage or a refused request, 1 when the daemon failed it.
+ */
+import type { ResolvedConfig } from "../domain/config.ts"
+import { type ApiConnection, type ApiReply, connectApi, errorMessage, readFrames } from "./apiClient.ts"
+import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
+
+const withApi = async (
+  name: string,
+  config: ResolvedConfig,
+  io: CliIo,
+  body: (api: ApiConnection) => Promise<ExitCode>,
+): Promise<ExitCode> => {
+  const api = connectApi(config)
+  if ("noDaemon" in api) {
+    io.err(`codexd ${name}: ${api.noDaemon}; start one with \`codexd start\`\n`)
+    return ExitCode.noDaemon
+  }
+  return body(api)
+}
+
+/** Print a reply: its JSON, or the rendering; an error reply goes to stderr with its exit code. */
+const answer = (
+  name: string,
+  io: CliIo,
+  json: boolean,
+  reply: ApiReply,
+  render: (body: Record<string, unknown>) => string,
+) => {
+  if (reply.status >= 400) {
+    io.err(`codexd ${name}: ${errorMessage(reply)}\n`)
+    return reply.status >= 500 ? ExitCode.failed : ExitCode.usage
+  }
+  io.out(json ? `${JSON.stringify(reply.json)}\n` : render(reply.json))
+  return ExitCode.ok
+}
+
+const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  if (rows.length <= 1) return `${rows[0]?.join("  ") ?? ""}\n(none)\n`
+  const widths = (rows[0] as ReadonlyArray<string>).map((_, i) =>
+    Math.max(...rows.map((r) => (r[i] ?? "").length)),
+  )
+  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n")}\n`
+}
+
+const text = (value: unknown): string => (value === null || value === undefined ? "-" : String(value))
+const clip = (value: unknown, max = 60): string => {
+  const s = text(value).replace(/\s+/g, " ")
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+}
+
+const needsOne = (
+  name: string,
+  what: string,
+  positionals: ReadonlyArray<string>,
+  io: CliIo,
+): string | null => {
+  const [value] = positionals
+  if (value === undefined || value === "") {
+    io.err(`codexd ${name}: ${what} is required\n`)
+    return null
+  }
+  return value
+}
+
+export const sessionsCommand: Command = {
+  name: "sessions",
+  summary: "list the sessions",
+  usage: "codexd sessions [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: ({ args, config, io }) =>
+    withApi("sessions", config, io, async (api) =>
+      answer("sessions", io, args.flags.json === true, await api.call("GET", "/v1/sessions"), (body) =>
+        table([
+          ["SESSION", "PURPOSE", "STATUS", "APPROVALS", "LAST TURN", "THREAD"],
+          ...(body.sessions as Array<Record<string, unknown>>).map((s) => [
+            text(s.sessionId),
+            text(s.purpose),
+            text(s.status),
+            text(s.approvals),
+            text(s.lastTurnStatus),
+            text(s.threadId),
+          ]),
+        ]),
+      ),
+    ),
+}
+
+export const runsCommand: Command = {
+  name: "runs",
+  summary: "list the runs, or show one",
+  usage: "codexd runs [ID] [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: ({ args, config, io }) =>
+    withApi("runs", config, io, async (api) => {
+      const [id] = args.positionals
+      const json = args.flags.json === true
+      if (id !== undefined) {
+        return answer(
+          "runs",
+          io,
+          json,
+          await api.call("GET", `/v1/runs/${encodeURIComponent(id)}`),
+          (run) =>
+            `${Object.entries({
+              run: run.runId,
+              status: run.status,
+              session: run.sessionId,
+              thread: run.threadId,
+              turn: run.turnId,
+              prompt: run.prompt,
+              created: run.createdAt,
+              finished: run.finishedAt,
+              error: run.errorCode === null ? null : `${text(run.errorCode)}: ${text(run.error)}`,
+              summary: run.summary,
+            })
+              .map(([k, v]) => `${k.padEnd(9)} ${text(v)}`)
+              .join("\n")}\n`,
+        )
+      }
+      return answer("runs", io, json, await api.call("GET", "/v1/runs"), (body) =>
+        table([
+          ["RUN", "STATUS", "CREATED", "SUMMARY"],
+          ...(body.runs as Array<Record<string, unknown>>).map((r) => [
+            text(r.runId),
+            text(r.status),
+            text(r.createdAt),
+            clip(r.summary ?? r.prompt),
+          ]),
+        ]),
+      )
+    }),
+}
+
+export const approvalsCommand: Command = {
+  name: "approvals",
+  summary: "list approvals, pending first",
+  usage: "codexd approvals [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: ({ args, config, io }) =>
+    withApi("approvals", config, io, async (api) =>
+      answer("approvals", io, args.flags.json === true, await api.call("GET", "/v1/approvals"), (body) => {
+        const all = body.approvals as Array<Record<string, unknown>>
+        const sorted = [
+          ...all.filter((a) => a.status === "pending"),
+          ...all.filter((a) => a.status !== "pending").reverse(),
+        ]
+        return table([
+          ["APPROVAL", "STATUS", "KIND", "DEADLINE", "RUN", "COMMAND"],
+          ...sorted.map((a) => [
+            text(a.approvalId),
+            text(a.status),
+            text(a.kind),
+            text(a.deadlineAt),
+            text(a.runId),
+            clip(a.command),
+          ]),
+        ])
+      }),
+    ),
+}
+
+export const approveCommand: Command = {
+  name: "approve",
+  summary: "answer a pending approval",
+  usage: "codexd approve <id> --decision <accept|acceptForSession|decline|cancel> [--json]",
+  flags: {
+    ...jsonFlag,
+    decision: {
+      kind: "string",
+      placeholder: "DECISION",
+      describe: "accept, acceptForSession, decline or cancel",
+    },
+  },
+  needsConfig: true,
+  run: async ({ args, config, io }) => {
+    const id = needsOne("approve", "an approval id", args.positionals, io)
+    const decision = args.flags.decision
+    if (id === null || typeof decision !== "string") {
+      if (typeof decision !== "string") io.err("codexd approve: --decision is required\n")
+      return ExitCode.usage
+    }
+    return withApi("approve", config, io, async (api) =>
+      answer(
+        "approve",
+        io,
+        args.flags.json === true,
+        await api.call("POST", `/v1/approvals/${encodeURIComponent(id)}`, { decision }),
+        (a) => `approval ${text(a.approvalId)} ${text(a.status)} (${text(a.decision)})\n`,
+      ),
+    )
+  },
+}
+
+export const interruptCommand: Command = {
+  name: "interrupt",
+  summary: "interrupt a run",
+  usage: "codexd interrupt <runId> [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: async ({ args, config, io }) => {
+    const id = needsOne("interrupt", "a run id", args.positionals, io)
+    if (id === null) return ExitCode.usage
+    return withApi("interrupt", config, io, async (api) =>
+      answer(
+        "interrupt",
+        io,
+        args.flags.json === true,
+        await api.call("POST", `/v1/runs/${encodeURIComponent(id)}/interrupt`),
+        (r) => `interrupt of run ${text(r.runId)} requested\n`,
+      ),
+    )
+  },
+}
+
+export const steerCommand: Command = {
+  name: "steer",
+  summary: "steer a running run, or replace a queued run's prompt",
+  usage: "codexd steer <runId> <text> [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: async ({ args, config, io }) => {
+    const [id, ...words] = args.positionals
+    const steerText = words.join(" ").trim()
+    if (id === undefined || steerText === "") {
+      io.err("codexd steer: a run id and the text are required\n")
+      return ExitCode.usage
+    }
+    return withApi("steer", config, io, async (api) =>
+      answer(
+        "steer",
+        io,
+        args.flags.json === true,
+        await api.call("POST", `/v1/runs/${encodeURIComponent(id)}/steer`, { text: steerText }),
+        (r) => `run ${text(r.runId)} steered\n`,
+      ),
+    )
+  },
+}
+
+export const eventsCommand: Command = {
+  name: "events",
+  summary: "print recent events, or follow them live",
+  usage: "codexd events [--follow] [--since SEQ] [--json]",
+  flags: {
+    ...jsonFlag,
+    follow: { kind: "boolean", describe: "keep printing events as they happen" },
+    since: { kind: "string", placeholder: "SEQ", describe: "only events after this seq" },
+  },
+  needsConfig: true,
+  run: async ({ args, config, io }) => {
+    const since = args.flags.since
+    if (since !== undefined && (typeof since !== "string" || !/^\d+$/.test(since))) {
+      io.err("codexd events: --since must be a non-negative integer\n")
+      return ExitCode.usage
+    }
+    const json = args.flags.json === true
+    const follow = args.flags.follow === true
+    return withApi("events", config, io, async (api) => {
+      const status = await api.call("GET", "/v1/status")
+      if (status.status >= 400) return answer("events", io, json, status, () => "")
+      const recent = status.json.recentEvents as { events: Array<Record<string, unknown>> }
+      const after = since === undefined ? 0 : Number(since)
+      const shown = recent.events.filter((e) => Number(e.seq) > after)
+      const line = (e: Record<string, unknown>) =>
+        `${String(e.seq).padStart(6)} ${text(e.createdAt)} ${text(e.level).padEnd(5)} ${text(e.type).padEnd(22)} ${clip(e.message, 100)}\n`
+      if (!follow) {
+        io.out(json ? `${JSON.stringify(shown)}\n` : shown.map(line).join(""))
+        return ExitCode.ok
+      }
+      // Following: one JSON line per event with --json (a stream has no single document).
+      const res = await api.stream(`?since=${after}`)
+      await readFrames(res, ({ event, data }) => {
+        if (event === "reset")
+          io.err(`codexd events: events before ${JSON.stringify(data)} are no longer cached\n`)
+        else if (event === "dropped") io.err("codexd events: the daemon dropped this stream (too slow)\n")
+        else io.out(json ? `${JSON.stringify(data)}\n` : line(data as Record<string, unknown>))
+        return event !== "dropped"
+      })
+      return ExitCode.ok
+    })
+  },
+}

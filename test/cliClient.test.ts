@@ -1,0 +1,112 @@
+/** The CLI's client commands as real processes against a real daemon supervising the fake peer. */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runCodexd } from "./support/cli.ts"
+import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
+import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { makeTempDir } from "./support/tempConfig.ts"
+
+let daemon: DaemonProcess
+const temp = makeTempDir("codexd-cli-client-")
+const env = {
+  CODEXD_CHILD_COMMAND: process.execPath,
+  CODEXD_CHILD_ARGS: JSON.stringify([fakeAppServerPath, "--script-dir", temp.path]),
+  CODEXD_APPROVALS: "ask",
+}
+const codexd = (...args: Array<string>) => runCodexd(args, { cwd: temp.path, env })
+
+beforeAll(async () => {
+  writeFileSync(join(temp.path, "script.json"), JSON.stringify({ simulate: true }))
+  daemon = startDaemonProcess([], env, temp.path)
+  await daemon.waitForOutput(/codexd ready: .* api http/)
+}, 60_000)
+
+afterAll(async () => {
+  await daemon?.stop()
+  temp.cleanup()
+})
+
+const waitForStatus = async (runId: string, status: string) => {
+  const until = Date.now() + 20_000
+  for (;;) {
+    const shown = await codexd("runs", runId, "--json")
+    if (JSON.parse(shown.stdout).status === status) return
+    if (Date.now() > until) throw new Error(`run ${runId} never became ${status}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe("codexd client commands", () => {
+  it("run streams the agent's text and exits 0; a failed run exits 1; --json prints the record", async () => {
+    const ok = await codexd("run", "hello", "world")
+    expect(ok.exitCode).toBe(0)
+    expect(ok.stdout).toBe("echo: hello world")
+    expect(ok.stderr).toMatch(/completed: echo: hello world/)
+    const failed = await codexd("run", "fail", "--json")
+    expect(failed.exitCode).toBe(1)
+    const record = JSON.parse(failed.stdout)
+    expect(record).toMatchObject({ status: "failed", errorCode: "turn-failed" })
+  })
+
+  it("lists and shows sessions and runs, and prints events", async () => {
+    const queued = await codexd("run", "listed", "--no-follow")
+    expect(queued.exitCode).toBe(0)
+    const runId = queued.stdout.trim()
+    await waitForStatus(runId, "completed")
+    const runs = await codexd("runs")
+    expect(runs.stdout).toMatch(/^RUN\s+STATUS\s+CREATED\s+SUMMARY/)
+    expect(runs.stdout).toContain(runId)
+    const one = await codexd("runs", runId)
+    expect(one.stdout).toMatch(/summary\s+completed: echo: listed/)
+    const sessions = JSON.parse((await codexd("sessions", "--json")).stdout)
+    expect(sessions.sessions.length).toBeGreaterThan(0)
+    const events = await codexd("events", "--since", "0", "--json")
+    const list = JSON.parse(events.stdout) as Array<{ type: string; detail: { runId?: string } }>
+    expect(list.some((e) => e.type === "run.completed" && e.detail.runId === runId)).toBe(true)
+    expect((await codexd("runs", "run_nope")).exitCode).toBe(2)
+  })
+
+  it("steers and interrupts runs, and answers approvals", async () => {
+    const hang = (await codexd("run", "hang", "--no-follow")).stdout.trim()
+    await waitForStatus(hang, "running")
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await codexd("steer", hang, "finish", "up")).exitCode).toBe(0)
+    await waitForStatus(hang, "completed")
+
+    const stuck = (await codexd("run", "hang", "--no-follow")).stdout.trim()
+    await waitForStatus(stuck, "running")
+    await new Promise((r) => setTimeout(r, 100))
+    expect((await codexd("interrupt", stuck)).exitCode).toBe(0)
+    await waitForStatus(stuck, "failed")
+
+    const asking = (await codexd("run", "approve", "make", "--no-follow")).stdout.trim()
+    let approvalId: string | undefined
+    const until = Date.now() + 10_000
+    while (approvalId === undefined) {
+      const listed = JSON.parse((await codexd("approvals", "--json")).stdout).approvals as Array<
+        Record<string, string>
+      >
+      approvalId = listed.find((a) => a.runId === asking && a.status === "pending")?.approvalId
+      if (Date.now() > until) throw new Error("no pending approval")
+    }
+    expect((await codexd("approvals")).stdout).toContain(approvalId)
+    expect((await codexd("approve", approvalId)).exitCode).toBe(2)
+    const approved = await codexd("approve", approvalId, "--decision", "accept")
+    expect(approved.exitCode).toBe(0)
+    expect(approved.stdout).toMatch(/answered \(accept\)/)
+    await waitForStatus(asking, "completed")
+  })
+
+  it("says no daemon runs, with exit 3", async () => {
+    const empty = makeTempDir("codexd-cli-none-")
+    try {
+      const result = await runCodexd(["runs"], { cwd: empty.path })
+      expect(result.exitCode).toBe(3)
+      expect(result.stderr).toMatch(/no daemon is running/)
+      expect((await runCodexd(["run", "hi"], { cwd: empty.path })).exitCode).toBe(3)
+    } finally {
+      empty.cleanup()
+    }
+  })
+})
