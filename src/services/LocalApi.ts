@@ -28,6 +28,7 @@ export const startLocalApi = async (
   const host = configured.hostname.replace(/^\[|\]$/g, "")
   const streamPath = services.config.service.eventStreamPath
   let port = 0
+  const openApi = openApiDocument(routes, streamPath)
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!hostAllowed(req.headers.host, port)) {
@@ -51,7 +52,7 @@ export const startLocalApi = async (
       return
     }
     if (url.pathname === "/openapi.json") {
-      sendJson(res, 200, openApiDocument(routes, streamPath))
+      sendJson(res, 200, openApi)
       return
     }
     if (url.pathname === streamPath) {

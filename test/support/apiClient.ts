@@ -1,5 +1,5 @@
-/** A test's view of a running daemon's API: its address and token from the state files, and fetch. */
-import { readFileSync } from "node:fs"
+/** A test's view of a running daemon's API: found as the CLI finds it, called with raw fetch. */
+import { connectApi } from "../../src/cli/apiClient.ts"
 import type { ResolvedConfig } from "../../src/domain/config.ts"
 
 export interface ApiAccess {
@@ -17,10 +17,10 @@ export interface ApiAccess {
 }
 
 export const apiAccess = (config: ResolvedConfig): ApiAccess => {
-  const daemon = JSON.parse(readFileSync(config.paths.daemonStatePath, "utf8")) as { apiBase: string | null }
-  if (daemon.apiBase === null) throw new Error("the daemon recorded no apiBase")
-  const base = daemon.apiBase
-  const token = readFileSync(config.paths.apiTokenPath, "utf8").trim()
+  // Found the way the CLI finds it; calls are raw here, so tests can send any body and headers.
+  const connection = connectApi(config)
+  if ("noDaemon" in connection) throw new Error(connection.noDaemon)
+  const { base, token } = connection
   return {
     base,
     token,

@@ -29,20 +29,22 @@ const restarted: RunFailure = {
   message: "the daemon restarted while the run was running",
 }
 
-/** The result a turn read back from codex gives, folded like a live turn's events. */
-const resultOfTurn = (threadId: string, turn: Turn) => {
+/** The result of a run as far as codex can still tell: a turn read back is folded like a live one. */
+const resultOf = (run: RunRecord, turn: Turn | null) => {
   const builder = new RunResultBuilder()
+  if (turn === null || run.threadId === null)
+    return { ...builder.result(), threadId: run.threadId, turnId: run.turnId, turnStatus: null }
   for (const item of turn.items ?? []) {
     builder.add({
       type: "item.completed",
       notificationMethod: "item/completed",
       emittedAtMs: null,
-      threadId,
+      threadId: run.threadId,
       turnId: turn.id,
       item,
     } as AppServerEvent)
   }
-  return { ...builder.result(), threadId, turnId: turn.id, turnStatus: turn.status }
+  return { ...builder.result(), threadId: run.threadId, turnId: turn.id, turnStatus: turn.status }
 }
 
 export const recoverRuns = (deps: RecoveryDeps) =>
@@ -58,14 +60,8 @@ export const recoverRuns = (deps: RecoveryDeps) =>
       Effect.gen(function* () {
         const completed = turn !== null && turn.status === "completed"
         const failure = completed ? null : restarted
-        const result =
-          turn === null || run.threadId === null
-            ? { threadId: run.threadId, turnId: run.turnId, turnStatus: null }
-            : resultOfTurn(run.threadId, turn)
-        const summary =
-          "finalMessage" in result
-            ? summarize(result, failure)
-            : `failed (${restarted.code}): ${restarted.message}`
+        const result = resultOf(run, turn)
+        const summary = summarize(result, failure)
         const now = new Date().toISOString()
         const record: RunRecord = {
           ...run,
