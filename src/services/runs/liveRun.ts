@@ -256,20 +256,22 @@ export class LiveRun {
     const summary = summarize(result, failure)
     const finishedAt = new Date().toISOString()
     const status = failure === null ? ("completed" as const) : ("failed" as const)
-    this.finishing = this.save((r) => ({
-      ...r,
-      status,
-      finishedAt,
-      startedAt: r.startedAt ?? (failure === null ? finishedAt : null),
-      threadId: result.threadId,
-      turnId: result.turnId,
-      error: failure?.message ?? null,
-      errorCode: failure?.code ?? null,
-      summary,
-      result: result as unknown as Record<string, unknown>,
-    })).then(async () => {
-      const { sessions, approvals, events, runEffect } = this.deps
+    const { sessions, approvals, events, runEffect } = this.deps
+    this.finishing = (async () => {
+      // The session first: whoever sees the run finished also sees it as its session's last turn.
       await runEffect(sessions.turnEnded(this.sessionId, result.turnId, result.turnStatus ?? status))
+      await this.save((r) => ({
+        ...r,
+        status,
+        finishedAt,
+        startedAt: r.startedAt ?? (failure === null ? finishedAt : null),
+        threadId: result.threadId,
+        turnId: result.turnId,
+        error: failure?.message ?? null,
+        errorCode: failure?.code ?? null,
+        summary,
+        result: result as unknown as Record<string, unknown>,
+      }))
       await runEffect(approvals.cancelRun(this.runId, "the run ended"))
       await runEffect(
         events.publish({
@@ -280,6 +282,6 @@ export class LiveRun {
         }),
       )
       this.deps.onFinished(this)
-    })
+    })()
   }
 }

@@ -73,14 +73,14 @@ export const recoverRuns = (deps: RecoveryDeps) =>
           summary,
           result,
         }
+        if (run.sessionId !== null)
+          yield* sessions.turnEnded(run.sessionId, run.turnId, turn?.status ?? "interrupted")
         yield* store
           .updateRuns((registry) => ({
             ...registry,
             runs: registry.runs.map((r) => (r.runId === run.runId ? record : r)),
           }))
           .pipe(Effect.catch((error) => Effect.logError(`run ${run.runId} not saved: ${error.message}`)))
-        if (run.sessionId !== null)
-          yield* sessions.turnEnded(run.sessionId, run.turnId, turn?.status ?? "interrupted")
         yield* events.publish({
           level: completed ? "info" : "error",
           type: completed ? "run.completed" : "run.failed",
