@@ -19,6 +19,7 @@ import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
 import { runCommand } from "./cli/runCommand.ts"
+import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
@@ -31,6 +32,7 @@ const commands: ReadonlyArray<Command> = [
   startCommand(() => commandArgv),
   stopCommand,
   statusCommand,
+  smokeCommand,
   runCommand,
   sessionsCommand,
   runsCommand,

@@ -64,7 +64,7 @@ const harness = (overrides: Partial<ChildMachineInput> = {}) => {
     spawns,
     cleanups: () => cleanups,
     state,
-    ready: () => sendToMachine?.({ type: "CHILD.READY" }),
+    ready: () => sendToMachine?.({ type: "CHILD.READY", userAgent: "fake/1.0" }),
     exit: (exitCode: number | null, signal: string | null = null) =>
       sendToMachine?.({
         type: "CHILD.EXITED",

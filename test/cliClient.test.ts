@@ -98,6 +98,32 @@ describe("codexd client commands", () => {
     await waitForStatus(asking, "completed")
   })
 
+  it("smoke checks the running daemon, prints each check as it finishes, and leaves the daemon running", async () => {
+    const smoke = await codexd("smoke")
+    expect(smoke.exitCode).toBe(0)
+    const lines = smoke.stdout.trim().split("\n")
+    expect(lines.map((line) => line.split(/\s+/).slice(0, 2).join(" "))).toEqual([
+      "ok config",
+      "ok state-dir",
+      "ok child",
+      "ok initialize",
+      "ok session",
+      "ok turn",
+      "ok event-stream",
+      "ok state-files",
+      "smoke ok:",
+    ])
+    expect(smoke.stdout).toMatch(new RegExp(`child .* under the running daemon \\(pid ${daemon.pid}\\)`))
+    expect(smoke.stdout).toMatch(/initialize\s+answered by fake-app-server\/0\.0\.0/)
+    expect(daemon.exitCode()).toBeUndefined()
+    const sessions = JSON.parse((await codexd("sessions", "--json")).stdout).sessions
+    expect(
+      sessions
+        .filter((s: { purpose: string }) => s.purpose === "smoke")
+        .map((s: { status: string }) => s.status),
+    ).toEqual(["closed"])
+  })
+
   it("says no daemon runs, with exit 3", async () => {
     const empty = makeTempDir("codexd-cli-none-")
     try {

@@ -106,6 +106,7 @@ const daemonState: DaemonState = {
     exitCode: null,
     signal: null,
     lastError: null,
+    userAgent: "codex_cli_rs/0.169.0",
     restartCount: 0,
     machineState: "alive.running",
   },
@@ -174,6 +175,13 @@ describe("domain schemas", () => {
     const smoke: SmokeResult = { checks: [{ name: "config", status: "ok", detail: "valid" }], snapshot }
     expect(roundTrip(SmokeResult, smoke)).toEqual(smoke)
     expect(roundTrip(ResolvedConfig, snapshot.config)).toEqual(snapshot.config)
+  })
+
+  it("reads a daemon state written before the child's userAgent was recorded", () => {
+    const { userAgent: _, ...olderChild } = daemonState.child
+    const decoded = Schema.decodeUnknownSync(DaemonState)({ ...daemonState, child: olderChild })
+    expect(decoded.child.userAgent).toBeNull()
+    expect(Schema.encodeSync(DaemonState)(daemonState).child.userAgent).toBe("codex_cli_rs/0.169.0")
   })
 
   it("names the path of the first bad field", () => {

@@ -11,7 +11,7 @@ const render = (snapshot: StatusSnapshot, runningPid: number | null): string => 
     runningPid !== null
       ? `codexd: running (pid ${runningPid}) since ${daemon.startedAt ?? "?"}, api ${daemon.apiBase ?? "none"}`
       : `codexd: not running${daemon.stoppedAt ? ` (stopped ${daemon.stoppedAt})` : ""}`,
-    `child:  ${child.status}${child.pid !== null ? ` pid ${child.pid}` : ""} [${child.machineState}], restarts ${child.restartCount}${child.lastError ? `, last error: ${child.lastError}` : ""}`,
+    `child:  ${child.status}${child.pid !== null ? ` pid ${child.pid}` : ""} [${child.machineState}]${child.userAgent ? ` ${child.userAgent}` : ""}, restarts ${child.restartCount}${child.lastError ? `, last error: ${child.lastError}` : ""}`,
     `daemon: ${identity.daemonId} on ${identity.nodeId}, state ${snapshot.config.paths.stateDir}`,
     `sessions: ${sessionRegistry.sessions.length} (${sessionRegistry.sessions.filter((s) => s.status === "active").length} active)   runs: ${runRegistry.runs.length} (${count("queued")} queued, ${count("running")} running, ${count("completed")} completed, ${count("failed")} failed)`,
     "recent events:",

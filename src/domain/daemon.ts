@@ -1,4 +1,5 @@
 /** The daemon's identity (stable per state directory) and its persisted state, child included. */
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ChildStrategy, ServerMode } from "./config.ts"
 import { DaemonId } from "./ids.ts"
@@ -37,6 +38,11 @@ export const ManagedChildState = Schema.Struct({
   exitCode: Schema.NullOr(Schema.Int),
   signal: Schema.NullOr(Schema.String),
   lastError: Schema.NullOr(Schema.String),
+  /**
+   * The userAgent the child answered `initialize` with (the codex build actually running); null
+   * before that. Files written before this field existed decode it as null.
+   */
+  userAgent: Schema.NullOr(Schema.String).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null))),
   /** Automatic restarts since the last manual start or restart. */
   restartCount: NonNegativeInt,
   /** The supervisor's machine state (`alive.starting`, `backoff`, ...), finer than `status`. */

@@ -25,6 +25,7 @@ export type SmokeCheck = typeof SmokeCheck.Type
 
 export const SmokeResult = Schema.Struct({
   checks: Schema.Array(SmokeCheck),
-  snapshot: StatusSnapshot,
+  /** Null only when no daemon could ever run on the state directory (so there is nothing to show). */
+  snapshot: Schema.NullOr(StatusSnapshot),
 })
 export type SmokeResult = typeof SmokeResult.Type

@@ -44,6 +44,8 @@ export interface ChildMachineContext {
   readonly exitCode: number | null
   readonly signal: string | null
   readonly lastError: string | null
+  /** What the running child said it is when it answered `initialize`; null until then. */
+  readonly userAgent: string | null
   /** Automatic restarts since the last manual start or restart. */
   readonly restartCount: number
   /** Restarts since the child last ran stably; the exponent of the backoff. */
@@ -63,7 +65,7 @@ export type ChildMachineEvent =
   | { readonly type: "RESTART" }
   | { readonly type: "CHILD.SPAWNED"; readonly pid: number; readonly at: string; readonly atMs: number }
   /** `initialize` was answered: the readiness gate. */
-  | { readonly type: "CHILD.READY" }
+  | { readonly type: "CHILD.READY"; readonly userAgent: string }
   | {
       readonly type: "CHILD.EXITED"
       readonly exitCode: number | null
@@ -139,9 +141,11 @@ export const childMachine = setup({
             exitedAt: null,
             exitCode: null,
             signal: null,
+            userAgent: null,
           }
         : {},
     ),
+    recordReady: assign(({ event }) => (event.type === "CHILD.READY" ? { userAgent: event.userAgent } : {})),
     recordExit: assign(({ event }) =>
       event.type === "CHILD.EXITED"
         ? {
@@ -185,6 +189,7 @@ export const childMachine = setup({
     exitCode: null,
     signal: null,
     lastError: null,
+    userAgent: null,
     restartCount: 0,
     consecutiveFailures: 0,
     restartTimes: [],
@@ -216,7 +221,7 @@ export const childMachine = setup({
       },
       states: {
         starting: {
-          on: { "CHILD.READY": "running" },
+          on: { "CHILD.READY": { target: "running", actions: "recordReady" } },
           after: {
             startTimeout: [
               { guard: "overRestartBudget", target: "#child.failed", actions: "recordStartTimeout" },

@@ -158,7 +158,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
         if (ended) return
         if (Result.isSuccess(outcome)) {
           handle.client = client
-          sendBack({ type: "CHILD.READY" })
+          sendBack({ type: "CHILD.READY", userAgent: outcome.success.userAgent })
         } else if (outcome.failure._tag !== "TransportClosedError") {
           // Alive but refusing the handshake: unusable. Kill it; its exit reports why.
           initError = `initialize failed: ${outcome.failure.message}`
@@ -225,6 +225,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
         exitCode: c.exitCode,
         signal: c.signal,
         lastError: c.lastError,
+        userAgent: c.userAgent,
         restartCount: c.restartCount,
         machineState,
       }

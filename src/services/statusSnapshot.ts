@@ -33,6 +33,7 @@ export const idleChild = (config: ResolvedConfig): ManagedChildState => ({
   exitCode: null,
   signal: null,
   lastError: null,
+  userAgent: null,
   restartCount: 0,
   machineState: "idle",
 })
