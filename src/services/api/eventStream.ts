@@ -22,6 +22,18 @@ const parseSeq = (raw: string | null | undefined, name: string): number | undefi
 const frame = (event: string, data: unknown, id?: number): string =>
   `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
+/** Resolves on `drain` or `close`, whichever comes first, and leaves no listener behind. */
+const drainedOrClosed = (res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done)
+      res.off("close", done)
+      resolve()
+    }
+    res.on("drain", done)
+    res.on("close", done)
+  })
+
 export const serveEventStream = (
   req: IncomingMessage,
   res: ServerResponse,
@@ -66,10 +78,7 @@ export const serveEventStream = (
           break
         }
         // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
-        if (!res.write(text))
-          await new Promise<void>((resolve) =>
-            res.once("drain", () => resolve()).once("close", () => resolve()),
-          )
+        if (!res.write(text)) await drainedOrClosed(res)
         if (res.destroyed) break
       }
     } finally {
