@@ -69,12 +69,10 @@ export const readFrames = async (
     for (;;) {
       const { value, done } = await reader.read()
       if (done) return
-      buffered += decoder.decode(value, { stream: true })
-      let end = buffered.indexOf("\n\n")
-      while (end !== -1) {
-        const raw = buffered.slice(0, end)
-        buffered = buffered.slice(end + 2)
-        end = buffered.indexOf("\n\n")
+      // One split per chunk: slicing the rest off after every frame is quadratic in the chunk size.
+      const raws = (buffered + decoder.decode(value, { stream: true })).split("\n\n")
+      buffered = raws.pop() ?? ""
+      for (const raw of raws) {
         const event = /^event: (.*)$/m.exec(raw)?.[1]
         if (event === undefined) continue
         const id = /^id: (\d+)$/m.exec(raw)?.[1]

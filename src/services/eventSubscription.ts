@@ -86,6 +86,14 @@ export class EventSubscription implements AsyncIterable<SubscriptionItem> {
     })
   }
 
+  /** Every item already waiting, without waiting for more (a writer batches them). */
+  takeBuffered(): Array<SubscriptionItem> {
+    const items = this.buffer.slice(this.head)
+    this.buffer.length = 0
+    this.head = 0
+    return items
+  }
+
   close(): void {
     if (this.closed) return
     this.closed = true

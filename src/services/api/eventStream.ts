@@ -68,18 +68,25 @@ export const serveEventStream = (
     const stop = () => subscription.close()
     req.on("close", stop)
     try {
-      for await (const item of subscription) {
-        let text: string
-        if (item._tag === "Event") text = frame(item.event.type, item.event, item.event.seq)
-        else if (item._tag === "Reset")
-          text = frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
-        else {
-          res.write(frame("dropped", { reason: item.reason }))
-          break
+      for (;;) {
+        const first = await subscription.next()
+        if (first === null) break
+        // Whatever else is already waiting goes out in the same write: one syscall, not one per event.
+        let text = ""
+        let dropped = false
+        for (const item of [first, ...subscription.takeBuffered()]) {
+          if (item._tag === "Event") text += frame(item.event.type, item.event, item.event.seq)
+          else if (item._tag === "Reset")
+            text += frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
+          else {
+            text += frame("dropped", { reason: item.reason })
+            dropped = true
+            break
+          }
         }
         // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
-        if (!res.write(text)) await drainedOrClosed(res)
-        if (res.destroyed) break
+        if (!res.write(text) && !dropped) await drainedOrClosed(res)
+        if (dropped || res.destroyed) break
       }
     } finally {
       clearInterval(heartbeat)
