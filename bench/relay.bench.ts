@@ -50,15 +50,20 @@ const plainReader = (prompt: string): Promise<Reading> =>
     let events = 0
     let startedAt = 0
     createInterface({ input: peer.stdout }).on("line", (line) => {
-      const message = JSON.parse(line) as { id?: number; method?: string; result?: any; params?: any }
+      const message = JSON.parse(line) as {
+        id?: number
+        method?: string
+        result?: { thread: { id: string } }
+        params?: { delta: string }
+      }
       if (message.id === 1) write({ id: 2, method: "thread/start", params: {} })
       else if (message.id === 2) {
         startedAt = performance.now()
         const input = [{ type: "text", text: prompt, text_elements: [] }]
-        write({ id: 3, method: "turn/start", params: { threadId: message.result.thread.id, input } })
+        write({ id: 3, method: "turn/start", params: { threadId: message.result?.thread.id, input } })
       } else if (message.method === "item/agentMessage/delta") {
         events++
-        if (prompt.startsWith("stamped")) latencies.push(latencyOf(message.params.delta, now()))
+        if (prompt.startsWith("stamped")) latencies.push(latencyOf(message.params?.delta ?? "", now()))
       } else if (message.method === "turn/completed") {
         const elapsedMs = performance.now() - startedAt
         peer.kill()
