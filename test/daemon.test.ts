@@ -94,9 +94,23 @@ describe("codexd daemon (real processes, fake app-server)", () => {
       if (isProcessAlive(ready.pid)) process.kill(ready.pid, "SIGKILL")
     })
     const stopped = await cli(["stop", "--json"])
-    expect(JSON.parse(stopped.stdout)).toEqual({ stopped: true, pid: ready.pid })
+    expect(JSON.parse(stopped.stdout)).toEqual({ stopped: true, pid: ready.pid, via: "api" })
     expect(isProcessAlive(ready.pid)).toBe(false)
     expect(isProcessAlive(ready.childPid)).toBe(false)
+  })
+
+  it("stop falls back to SIGTERM when the daemon's API refuses it", async () => {
+    const { cli, dir } = setup()
+    const started = await cli(["start", "--detach", "--json"])
+    const ready = JSON.parse(started.stdout) as { ready: boolean; pid: number }
+    cleanups.push(() => {
+      if (isProcessAlive(ready.pid)) process.kill(ready.pid, "SIGKILL")
+    })
+    // The CLI now holds a token the daemon does not know: the API answers 401.
+    writeFileSync(join(dir, ".codexd", "state", "api-token"), "not-the-token\n")
+    const stopped = await cli(["stop", "--json"])
+    expect(JSON.parse(stopped.stdout)).toEqual({ stopped: true, pid: ready.pid, via: "signal" })
+    expect(isProcessAlive(ready.pid)).toBe(false)
   })
 
   it("--detach exits 1 with the reason when the child cannot be started", async () => {

@@ -1,7 +1,28 @@
-/** `codexd stop`: stop the daemon that holds this state directory, and wait until it is gone. */
+/**
+ * `codexd stop`: stop the daemon that holds this state directory, and wait until it is gone. Asked
+ * through the API (`POST /v1/shutdown`), which works wherever the API is reachable; a daemon whose API
+ * does not answer is sent SIGTERM instead, which it handles the same way.
+ */
+import type { ResolvedConfig } from "../domain/config.ts"
 import { lockHolder } from "../services/StateLock.ts"
 import { isProcessAlive } from "../services/staleChild.ts"
+import { connectApi } from "./apiClient.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
+
+/** How the stop was asked for: through the API, or by signal when the API did not answer. */
+const askToStop = async (config: ResolvedConfig, pid: number): Promise<"api" | "signal"> => {
+  const api = connectApi(config)
+  if (!("noDaemon" in api)) {
+    const reply = await api.call("POST", "/v1/shutdown").catch(() => null)
+    if (reply?.status === 202) return "api"
+  }
+  try {
+    process.kill(pid, "SIGTERM")
+  } catch {
+    // It exited between the lock check and now: the wait below sees it gone.
+  }
+  return "signal"
+}
 
 export const stopCommand: Command = {
   name: "stop",
@@ -30,11 +51,7 @@ export const stopCommand: Command = {
       io.err(`codexd stop: no daemon is running on ${config.paths.stateDir}\n`)
       return ExitCode.noDaemon
     }
-    try {
-      process.kill(pid, "SIGTERM")
-    } catch {
-      // It exited between the lock check and now: the wait below sees it gone.
-    }
+    const via = await askToStop(config, pid)
     const until = Date.now() + timeoutMs
     while (isProcessAlive(pid)) {
       if (Date.now() > until) {
@@ -44,7 +61,7 @@ export const stopCommand: Command = {
       }
       await new Promise((r) => setTimeout(r, 25))
     }
-    io.out(json ? `${JSON.stringify({ stopped: true, pid })}\n` : `codexd stopped (pid ${pid})\n`)
+    io.out(json ? `${JSON.stringify({ stopped: true, pid, via })}\n` : `codexd stopped (pid ${pid})\n`)
     return ExitCode.ok
   },
 }
