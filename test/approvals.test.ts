@@ -71,7 +71,7 @@ describe("Approvals", () => {
         decision: null,
       })
       await d.waitForEvent(
-        (e) => e.detail?.runId === run.runId && e.detail?.state === '{"running":"awaitingApproval"}',
+        (e) => e.detail?.runId === run.runId && e.detail?.state === "running.awaitingApproval",
       )
       const answered = await d.run(d.approvals.answer(pending?.approvalId as string, "accept"))
       expect(answered.status).toBe("answered")

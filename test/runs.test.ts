@@ -131,9 +131,7 @@ describe("Runs over the fake app-server", () => {
       const doomed = await d.run(d.runs.submit({ prompt: "never runs", sessionId: session.sessionId }))
       await d.waitForEvent(
         (e) =>
-          e.type === "run.state" &&
-          e.detail?.runId === hanging.runId &&
-          e.detail?.state === '{"running":"active"}',
+          e.type === "run.state" && e.detail?.runId === hanging.runId && e.detail?.state === "running.active",
       )
       await d.run(d.runs.steer(queued.runId, "second words"))
       await d.run(d.runs.interrupt(doomed.runId))
@@ -152,9 +150,7 @@ describe("Runs over the fake app-server", () => {
       const again = await d.run(d.runs.submit({ prompt: "hang", sessionId: session.sessionId }))
       await d.waitForEvent(
         (e) =>
-          e.type === "run.state" &&
-          e.detail?.runId === again.runId &&
-          e.detail?.state === '{"running":"active"}',
+          e.type === "run.state" && e.detail?.runId === again.runId && e.detail?.state === "running.active",
       )
       await d.run(d.runs.interrupt(again.runId))
       const interrupted = await d.finished(again.runId)

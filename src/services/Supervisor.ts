@@ -23,6 +23,7 @@ import {
   childMachine,
   childStatusOf,
 } from "../machines/childMachine.ts"
+import { stateName } from "../machines/stateName.ts"
 import { type AppServerClient, makeAppServerClient } from "./AppServerClient.ts"
 import { EventLog } from "./EventLog.ts"
 import { redactText } from "./redact.ts"
@@ -82,13 +83,6 @@ export class Supervisor extends Context.Service<
   ): Layer.Layer<Supervisor, never, CodexdConfig | Store | EventLog> =>
     Layer.effect(Supervisor, makeSupervisor({ ...defaultSupervisorOptions, ...options }))
 }
-
-const flatState = (value: unknown): string =>
-  typeof value === "string"
-    ? value
-    : Object.entries(value as Record<string, unknown>)
-        .map(([key, inner]) => `${key}.${flatState(inner)}`)
-        .join(",")
 
 const leafState = (machineState: string): string => machineState.split(".").at(-1) ?? machineState
 
@@ -209,7 +203,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
     })
 
     const toChildState = (snapshot: ReturnType<ChildActor["getSnapshot"]>): ManagedChildState => {
-      const machineState = flatState(snapshot.value)
+      const machineState = stateName(snapshot.value)
       const c = snapshot.context
       return {
         strategy: c.strategy,

@@ -19,6 +19,7 @@ import {
   runMachine,
   type TurnOutcome,
 } from "../../machines/runMachine.ts"
+import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../Approvals.ts"
 import type { AppServerClient } from "../AppServerClient.ts"
 import type { EventLog } from "../EventLog.ts"
@@ -222,7 +223,7 @@ export class LiveRun {
   }
 
   private onSnapshot(snapshot: ReturnType<RunActor["getSnapshot"]>): void {
-    const state = JSON.stringify(snapshot.value)
+    const state = stateName(snapshot.value)
     if (state === this.machineState) return
     const previous = this.machineState
     this.machineState = state
@@ -232,7 +233,7 @@ export class LiveRun {
       this.finish(snapshot.value === "completed" ? null : context.failure, context.turnStatus)
       return
     }
-    if (previous === '"queued"') {
+    if (previous === "queued") {
       this.publish({ type: "run.running", message: `run ${this.runId} started`, detail: { ...this.ids } })
     }
     if (context.turnId !== null && this.record.turnId !== context.turnId) {
