@@ -43,7 +43,7 @@ const realDaemon = (flags: Partial<Record<SettingKey, string>> = {}) => {
 }
 
 const result = (run: RunRecord) => run.result as Record<string, unknown>
-const activeState = '{"running":"active"}'
+const activeState = "running.active"
 
 describe("runs with the real codex", () => {
   it("runs 3 sessions × 3 runs concurrently, each session's runs in order on its own thread", async () => {
