@@ -13,7 +13,7 @@ import type { SmokeCheck, SmokeResult, StatusSnapshot } from "../../domain/statu
 import { readStatus } from "../../services/statusSnapshot.ts"
 import { type ApiConnection, errorMessage, readFrames } from "../apiClient.ts"
 import { smokeDaemon } from "./smokeDaemon.ts"
-import { turnFailureHint } from "./turnFailureHint.ts"
+import { retryNote, turnFailureHint } from "./turnFailureHint.ts"
 
 /** Small, cheap, and with one right answer: a model that answers at all answers this. */
 export const SMOKE_PROMPT = "This is a connectivity check. Reply with the single word: ok"
@@ -71,6 +71,8 @@ const watchStream = async (api: ApiConnection) => {
 interface SmokeRunOutcome {
   readonly sessionId: string | null
   readonly runId: string | null
+  /** The run completed or failed within the lifetime (else its end cannot be asked of the stream). */
+  readonly runEnded: boolean
 }
 
 export const runSmoke = async (
@@ -170,15 +172,15 @@ const checkThroughApi = async (
   )
 
   const stream = await watchStream(api).catch((error: Error) => error)
-  const outcome = await smokeTurn(api, remaining, record)
+  const outcome = await smokeTurn(api, remaining, record, stream instanceof Error ? [] : stream.frames)
   if (stream instanceof Error) record("event-stream", failed(stream.message))
   else {
     // The terminal event may still be on its way to us: give it a moment (within the lifetime).
+    const runEnd = (e: RecentEvent) =>
+      outcome.runEnded ? e.type === "run.completed" || e.type === "run.failed" : e.type === "run.queued"
     const delivered = () =>
       stream.frames.some((e) => e.type === "session.created" && e.detail?.sessionId === outcome.sessionId) &&
-      stream.frames.some(
-        (e) => (e.type === "run.completed" || e.type === "run.failed") && e.detail?.runId === outcome.runId,
-      )
+      stream.frames.some((e) => runEnd(e) && e.detail?.runId === outcome.runId)
     for (const until = Date.now() + Math.min(5_000, remaining()); !delivered() && Date.now() < until; )
       await sleep(25)
     await stream.close()
@@ -192,7 +194,7 @@ const checkThroughApi = async (
         : delivered()
           ? ok(`${mine.length} smoke events, seq ${mine[0]?.seq}..${mine.at(-1)?.seq}`)
           : failed(
-              `the stream carried ${mine.length} smoke events but not ${outcome.runId === null ? "the session's creation" : "the session's creation and the run's end"}`,
+              `the stream carried ${mine.length} smoke events but not the session's creation${outcome.runId === null ? "" : outcome.runEnded ? " and the run's end" : " and the run"}`,
             ),
     )
   }
@@ -205,6 +207,7 @@ const smokeTurn = async (
   api: ApiConnection,
   remaining: () => number,
   record: (name: string, verdict: Verdict) => void,
+  streamed: ReadonlyArray<RecentEvent>,
 ): Promise<SmokeRunOutcome> => {
   const created = await api.call("POST", "/v1/sessions", {
     purpose: "smoke",
@@ -216,7 +219,7 @@ const smokeTurn = async (
   if (created.status !== 201) {
     record("session", failed(`POST /v1/sessions: ${errorMessage(created)}`))
     record("turn", failed("not checked: no smoke session"))
-    return { sessionId: null, runId: null }
+    return { sessionId: null, runId: null, runEnded: false }
   }
   const sessionId = String(created.json.sessionId)
   record("session", ok(`${sessionId} on thread ${String(created.json.threadId)}`))
@@ -224,18 +227,24 @@ const smokeTurn = async (
     const submitted = await api.call("POST", "/v1/runs", { prompt: SMOKE_PROMPT, sessionId })
     if (submitted.status !== 202) {
       record("turn", failed(`POST /v1/runs: ${errorMessage(submitted)}`))
-      return { sessionId, runId: null }
+      return { sessionId, runId: null, runEnded: false }
     }
     const runId = String(submitted.json.runId)
-    record("turn", await awaitTurn(api, runId, remaining))
-    return { sessionId, runId }
+    const verdict = await awaitTurn(api, runId, remaining, streamed)
+    record("turn", verdict.verdict)
+    return { sessionId, runId, runEnded: verdict.ended }
   } finally {
     await api.call("POST", `/v1/sessions/${encodeURIComponent(sessionId)}/close`).catch(() => undefined)
   }
 }
 
 /** Polls the run (not the stream: the stream is what another check judges) until it ends. */
-const awaitTurn = async (api: ApiConnection, runId: string, remaining: () => number): Promise<Verdict> => {
+const awaitTurn = async (
+  api: ApiConnection,
+  runId: string,
+  remaining: () => number,
+  streamed: ReadonlyArray<RecentEvent>,
+): Promise<{ readonly verdict: Verdict; readonly ended: boolean }> => {
   const path = `/v1/runs/${encodeURIComponent(runId)}`
   const startedAt = Date.now()
   for (;;) {
@@ -244,18 +253,19 @@ const awaitTurn = async (api: ApiConnection, runId: string, remaining: () => num
       const answer = String(
         (run.result as { finalMessage?: unknown } | null)?.finalMessage ?? run.summary ?? "",
       )
-      return ok(`${runId} completed in ${Date.now() - startedAt} ms: ${JSON.stringify(answer.slice(0, 80))}`)
+      const detail = `${runId} completed in ${Date.now() - startedAt} ms: ${JSON.stringify(answer.slice(0, 80))}`
+      return { verdict: ok(detail), ended: true }
     }
     if (run.status === "failed") {
       const info = (run.result as { codexErrorInfo?: unknown } | null)?.codexErrorInfo
       const hint = turnFailureHint(info)
-      return failed(`${runId} failed: ${String(run.error ?? run.summary)}${hint === null ? "" : `; ${hint}`}`)
+      const detail = `${runId} failed: ${String(run.error ?? run.summary)}${hint === null ? "" : `; ${hint}`}`
+      return { verdict: failed(detail), ended: true }
     }
     if (remaining() === 0) {
       await api.call("POST", `${path}/interrupt`).catch(() => undefined)
-      return failed(
-        `${runId} was still ${String(run.status)} when the smoke's lifetime ended (smokeLifetimeMs)`,
-      )
+      const detail = `${runId} was still ${String(run.status)} when the smoke's lifetime ended (smokeLifetimeMs)`
+      return { verdict: failed(`${detail}${retryNote(streamed, runId)}`), ended: false }
     }
     await sleep(Math.min(100, remaining()))
   }

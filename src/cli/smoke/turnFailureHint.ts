@@ -3,6 +3,7 @@
  * the kind of failure in `codexErrorInfo` (a string such as `"unauthorized"`, or an object such as
  * `{ httpConnectionFailed: { httpStatusCode } }`); the message text is only shown, never parsed.
  */
+import type { RecentEvent } from "../../domain/event.ts"
 
 const LOGIN_HINT =
   "codex is not logged in, or the model API refused its credentials: run `codex login` (or " +
@@ -27,6 +28,19 @@ const httpStatusOf = (info: unknown): number | null => {
     if (typeof status === "number") return status
   }
   return null
+}
+
+/**
+ * For a turn still going when the smoke gives up: what codex last reported while retrying (it
+ * reconnects to a model it cannot reach, say, with `Reconnecting... 3/5`), with its hint; "" if nothing.
+ */
+export const retryNote = (events: ReadonlyArray<RecentEvent>, runId: string): string => {
+  const error = events.findLast((e) => e.type === "run.error" && e.detail?.runId === runId)
+  if (error === undefined) return ""
+  const hint = turnFailureHint(
+    (error.detail?.error as { codexErrorInfo?: unknown } | undefined)?.codexErrorInfo,
+  )
+  return `; codex kept retrying: ${error.message}${hint === null ? "" : `; ${hint}`}`
 }
 
 export const turnFailureHint = (codexErrorInfo: unknown): string | null => {
