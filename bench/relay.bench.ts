@@ -85,7 +85,7 @@ const throughCodexd = async (api: ApiConnection, prompt: string, clients: number
     const latencies: Array<number> = []
     let events = 0
     let dropped = false
-    const done = readFrames(stream, ({ event, data }) => {
+    return readFrames(stream, ({ event, data }) => {
       if (event === "run.message.delta") {
         events++
         const delta = String((data as { detail?: { delta?: unknown } }).detail?.delta ?? "")
@@ -94,7 +94,6 @@ const throughCodexd = async (api: ApiConnection, prompt: string, clients: number
       if (event === "dropped") dropped = true
       return event !== "run.completed" && event !== "run.failed" && event !== "dropped"
     }).then(() => ({ events, latencies, dropped, at: performance.now() }))
-    return done
   })
   const startedAt = performance.now()
   const submitted = await api.call("POST", "/v1/runs", { prompt, sessionId })

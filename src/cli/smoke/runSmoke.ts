@@ -16,7 +16,7 @@ import { smokeDaemon } from "./smokeDaemon.ts"
 import { retryNote, turnFailureHint } from "./turnFailureHint.ts"
 
 /** Small, cheap, and with one right answer: a model that answers at all answers this. */
-export const SMOKE_PROMPT = "This is a connectivity check. Reply with the single word: ok"
+const SMOKE_PROMPT = "This is a connectivity check. Reply with the single word: ok"
 
 type Verdict = Omit<SmokeCheck, "name">
 const ok = (detail: string): Verdict => ({ status: "ok", detail })
