@@ -87,21 +87,38 @@ const parseChildArgs = (raw: string): Result.Result<ReadonlyArray<string>, Confi
   return Result.fail(invalid("childArgs", raw))
 }
 
-const parseEndpoint = (raw: string, strategy: "spawn" | "external"): Result.Result<string, ConfigError> => {
+const parseEndpoint = (
+  raw: string,
+  strategy: "spawn" | "external",
+  hasToken: boolean,
+): Result.Result<string, ConfigError> => {
   if (strategy === "spawn") {
     return raw === "stdio://"
       ? Result.succeed(raw)
       : Result.fail(invalid("endpoint", raw, "stdio:// (the spawn strategy talks to its child over stdio)"))
   }
+  let url: URL | null = null
   try {
-    const url = new URL(raw)
-    if ((url.protocol === "ws:" || url.protocol === "wss:") && url.port !== "") return Result.succeed(raw)
+    url = new URL(raw)
   } catch {
     // reported below
   }
-  return Result.fail(
-    invalid("endpoint", raw, "ws://<host>:<port> (the external strategy attaches over WebSocket)"),
-  )
+  if (url === null || (url.protocol !== "ws:" && url.protocol !== "wss:") || url.port === "") {
+    return Result.fail(
+      invalid("endpoint", raw, "ws://<host>:<port> (the external strategy attaches over WebSocket)"),
+    )
+  }
+  // Anyone who can reach a non-loopback app-server can run commands through it: only with a token.
+  if (!isLoopbackHost(url.hostname) && !hasToken) {
+    return Result.fail(
+      invalid(
+        "endpoint",
+        raw,
+        `a loopback address (ws://127.0.0.1:<port>), or ${settings.serverTokenFile.env} for a server started with --ws-auth capability-token`,
+      ),
+    )
+  }
+  return Result.succeed(raw)
 }
 
 /** Resolve the full configuration, or say exactly which value is wrong and what it should look like. */
@@ -164,9 +181,26 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     if (childStrategy !== "spawn" && childStrategy !== "external") {
       return yield* Result.fail(invalid("childStrategy", childStrategy))
     }
+    if (mode === "exec" && childStrategy === "external") {
+      return yield* Result.fail(
+        invalid(
+          "childStrategy",
+          childStrategy,
+          "spawn in exec mode (exec mode runs codex exec itself; external attaches to an app-server)",
+        ),
+      )
+    }
+    const tokenFile =
+      raw("serverTokenFile") === undefined ? null : yield* pathSetting("serverTokenFile", repoRoot, "")
+    if (tokenFile !== null && childStrategy !== "external") {
+      return yield* Result.fail(
+        invalid("serverTokenFile", tokenFile, "unset (the token is only for the external strategy)"),
+      )
+    }
     const endpoint = yield* parseEndpoint(
       raw("endpoint") ?? (childStrategy === "spawn" ? "stdio://" : ""),
       childStrategy,
+      tokenFile !== null,
     )
 
     const protocolLogRaw = raw("protocolLog") ?? "false"
@@ -227,7 +261,15 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
         apiTokenPath: join(stateDir, "api-token"),
       },
       service: { eventStreamPath, localApiBase },
-      server: { mode, endpoint, childStrategy, childCommand: childCommand ?? "", childArgs, childCwd },
+      server: {
+        mode,
+        endpoint,
+        childStrategy,
+        childCommand: childCommand ?? "",
+        childArgs,
+        childCwd,
+        serverTokenFile: tokenFile,
+      },
     }
   })
 

@@ -109,6 +109,13 @@ export const settings = {
     form: "stdio:// with the spawn strategy, ws://<host>:<port> with the external strategy",
     describe: "where the app-server is reached (default: stdio://)",
   },
+  serverTokenFile: {
+    env: "CODEXD_SERVER_TOKEN_FILE",
+    flag: "server-token-file",
+    form: "a file path (the external strategy only)",
+    describe:
+      "file holding the capability token of an external app-server started with --ws-auth capability-token; required for a non-loopback endpoint",
+  },
   childCommand: {
     env: "CODEXD_CHILD_COMMAND",
     flag: "child-command",

@@ -33,7 +33,7 @@ const modelEvents: ReadonlyArray<ChildMachineEvent | { type: string }> = [
   { type: "STOP" },
   { type: "RESTART" },
   { type: "CHILD.SPAWNED", pid: 1, at: AT, atMs: 0 },
-  { type: "CHILD.READY", userAgent: "fake/1.0" },
+  { type: "CHILD.READY", userAgent: "fake/1.0", at: new Date(0).toISOString() },
   { type: "CHILD.EXITED", exitCode: 1, signal: null, error: null, at: AT, atMs: 0 },
   { type: AFTER.startTimeout },
   { type: AFTER.stableAfter },

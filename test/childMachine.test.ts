@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
 import {
+  type AppServerConnectionInput,
   backoffMs,
   type ChildMachineEvent,
   type ChildMachineInput,
@@ -9,6 +10,7 @@ import {
   childMachine,
   childStatusOf,
 } from "../src/machines/childMachine.ts"
+import { stateName } from "../src/machines/stateName.ts"
 
 const input: ChildMachineInput = {
   strategy: "spawn",
@@ -25,6 +27,8 @@ const input: ChildMachineInput = {
 const harness = (overrides: Partial<ChildMachineInput> = {}) => {
   const clock = new SimulatedClock()
   const spawns: Array<ChildProcessInput> = []
+  const connections: Array<AppServerConnectionInput> = []
+  const probes: Array<ChildProcessInput> = []
   let cleanups = 0
   let sendToMachine: ((event: ChildMachineEvent) => void) | null = null
   let now = 1_000_000
@@ -45,6 +49,20 @@ const harness = (overrides: Partial<ChildMachineInput> = {}) => {
           }
         },
       ),
+      appServerConnection: fromCallback<ChildMachineEvent, AppServerConnectionInput>(
+        ({ sendBack, input: connectionInput }) => {
+          connections.push(connectionInput)
+          sendToMachine = sendBack
+          return () => {
+            cleanups += 1
+          }
+        },
+      ),
+      execProbe: fromCallback<ChildMachineEvent, ChildProcessInput>(({ sendBack, input: probeInput }) => {
+        probes.push(probeInput)
+        sendToMachine = sendBack
+        return () => undefined
+      }),
     },
     delays: {
       startTimeout: 1_000,
@@ -54,17 +72,17 @@ const harness = (overrides: Partial<ChildMachineInput> = {}) => {
   })
   const actor = createActor(machine, { input: { ...input, ...overrides }, clock })
   actor.start()
-  const state = () => {
-    const value = actor.getSnapshot().value
-    return typeof value === "string" ? value : `alive.${(value as { alive: string }).alive}`
-  }
+  const state = () => stateName(actor.getSnapshot().value)
   return {
     actor,
     clock,
     spawns,
+    connections,
+    probes,
     cleanups: () => cleanups,
     state,
-    ready: () => sendToMachine?.({ type: "CHILD.READY", userAgent: "fake/1.0" }),
+    ready: () =>
+      sendToMachine?.({ type: "CHILD.READY", userAgent: "fake/1.0", at: new Date(0).toISOString() }),
     exit: (exitCode: number | null, signal: string | null = null) =>
       sendToMachine?.({
         type: "CHILD.EXITED",
@@ -176,18 +194,68 @@ describe("childMachine", () => {
     expect(h.state()).toBe("stopped")
   })
 
-  it("attaches instead of spawning with the external strategy", () => {
-    const h = harness({ strategy: "external" })
+  it("attaches instead of spawning with the external strategy, and reconnects forever", () => {
+    const h = harness({ strategy: "external", endpoint: "ws://127.0.0.1:4500" })
     h.actor.send({ type: "START" })
-    expect(h.state()).toBe("external")
+    expect(h.state()).toBe("external.link.connecting")
     expect(h.spawns).toHaveLength(0)
+    expect(h.connections).toEqual([{ endpoint: "ws://127.0.0.1:4500" }])
+    h.actor.send({ type: "CHILD.READY", userAgent: "codex/1", at: "2026-01-01T00:00:00.000Z" })
+    expect(h.state()).toBe("external.link.connected")
+    expect(h.context()).toMatchObject({ userAgent: "codex/1", startedAt: "2026-01-01T00:00:00.000Z" })
+    // Far more drops than the spawn budget allows: an attached server is never given up on.
+    for (let i = 1; i <= 8; i++) {
+      h.exit(null)
+      expect(h.state()).toBe("external.reconnecting")
+      expect(h.context().restartCount).toBe(i)
+      h.advance(backoffMs(i))
+      expect(h.state()).toBe("external.link.connecting")
+    }
+    expect(h.connections).toHaveLength(9)
+    // A server that accepts the socket but never answers initialize is retried too.
+    h.advance(1_000)
+    expect(h.state()).toBe("external.reconnecting")
+    expect(h.context().lastError).toBe("the external app-server did not answer initialize in time")
+    // A manual restart attaches again at once, with a fresh budget; stop only closes the connection.
+    h.actor.send({ type: "RESTART" })
+    expect(h.state()).toBe("external.link.connecting")
+    expect(h.context().restartCount).toBe(0)
     h.actor.send({ type: "STOP" })
     expect(h.state()).toBe("stopped")
+    h.actor.send({ type: "RESTART" })
+    expect(h.state()).toBe("external.link.connecting")
+    expect(h.spawns).toHaveLength(0)
+  })
+
+  it("has no long-lived child in exec mode: it only probes the binary", () => {
+    const h = harness({ mode: "exec" })
+    h.actor.send({ type: "START" })
+    expect(h.state()).toBe("exec")
+    expect(h.spawns).toHaveLength(0)
+    expect(h.probes).toEqual([{ command: "/opt/codex", args: ["--version"], cwd: "/srv" }])
+    h.actor.send({ type: "CHILD.READY", userAgent: "codex-cli 0.169.0", at: "2026-01-01T00:00:00.000Z" })
+    expect(h.state()).toBe("exec")
+    expect(h.context().userAgent).toBe("codex-cli 0.169.0")
+
+    const broken = harness({ mode: "exec" })
+    broken.actor.send({ type: "START" })
+    broken.exit(127)
+    expect(broken.state()).toBe("exec")
+    expect(broken.context()).toMatchObject({ exitCode: 127, userAgent: null })
   })
 
   it("maps machine states to the contract's child statuses", () => {
-    expect(
-      ["idle", "starting", "running", "backoff", "failed", "stopped", "external"].map(childStatusOf),
-    ).toEqual(["idle", "starting", "running", "starting", "failed", "stopped", "external"])
+    const states = ["idle", "alive.starting", "alive.running", "backoff", "failed", "stopped"]
+    expect(states.map(childStatusOf)).toEqual([
+      "idle",
+      "starting",
+      "running",
+      "starting",
+      "failed",
+      "stopped",
+    ])
+    const attached = ["external.link.connecting", "external.link.connected", "external.reconnecting"]
+    expect(attached.map(childStatusOf)).toEqual(["external", "external", "external"])
+    expect(childStatusOf("exec")).toBe("idle")
   })
 })

@@ -27,6 +27,7 @@ describe("resolveConfig", () => {
       childCommand: "/opt/codex/bin/codex",
       childArgs: ["app-server"],
       childCwd: "/srv/project",
+      serverTokenFile: null,
     })
     expect(config.paths.repoRoot).toBe("/srv/project")
     expect(config.paths.stateDir).toBe("/srv/project/.codexd/state")
@@ -122,6 +123,44 @@ describe("resolveConfig", () => {
     )
     expect(error.variable).toBe("CODEXD_SERVER_ENDPOINT")
     expect(error.expected).toMatch(/ws:\/\//)
+  })
+
+  it("attaches to a non-loopback endpoint only with a server token", () => {
+    const remote = { CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "ws://10.0.0.7:4500" }
+    const refused = failureOf(resolveWith(remote))
+    expect(refused.variable).toBe("CODEXD_SERVER_ENDPOINT")
+    expect(refused.message).toContain("CODEXD_SERVER_TOKEN_FILE")
+    expect(refused.message).toContain("--ws-auth capability-token")
+    const withToken = Result.getOrThrow(
+      resolveWith({ ...remote, CODEXD_SERVER_TOKEN_FILE: "secrets/ws-token" }),
+    )
+    expect(withToken.server).toMatchObject({
+      endpoint: "ws://10.0.0.7:4500",
+      serverTokenFile: "/srv/project/secrets/ws-token",
+    })
+    // Loopback names are trusted without one.
+    for (const host of ["127.0.0.1", "localhost", "[::1]", "127.1.2.3"]) {
+      const local = resolveWith({
+        CODEXD_CHILD_STRATEGY: "external",
+        CODEXD_SERVER_ENDPOINT: `ws://${host}:4500`,
+      })
+      expect(Result.isSuccess(local)).toBe(true)
+    }
+  })
+
+  it("refuses a server token without the external strategy, and exec mode with it", () => {
+    const token = failureOf(resolveWith({ CODEXD_SERVER_TOKEN_FILE: "/run/token" }))
+    expect(token.variable).toBe("CODEXD_SERVER_TOKEN_FILE")
+    expect(token.message).toMatch(/only for the external strategy/)
+    const mixed = failureOf(
+      resolveWith({
+        CODEXD_SERVER_MODE: "exec",
+        CODEXD_CHILD_STRATEGY: "external",
+        CODEXD_SERVER_ENDPOINT: "ws://127.0.0.1:4500",
+      }),
+    )
+    expect(mixed.variable).toBe("CODEXD_CHILD_STRATEGY")
+    expect(mixed.message).toMatch(/spawn in exec mode/)
   })
 
   it("refuses a missing child binary, and a missing bundled codex", () => {

@@ -25,6 +25,8 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
       return config.service[key]
     case "childArgs":
       return JSON.stringify(config.server.childArgs)
+    case "serverTokenFile":
+      return config.server.serverTokenFile ?? "(none)"
     default:
       return config.server[key]
   }

@@ -47,6 +47,8 @@ export const ServerConfig = Schema.Struct({
   childCommand: Schema.String,
   childArgs: Schema.Array(Schema.String),
   childCwd: Schema.String,
+  /** The capability token file of an external server started with `--ws-auth capability-token`. */
+  serverTokenFile: Schema.NullOr(Schema.String),
 })
 export type ServerConfig = typeof ServerConfig.Type
 

@@ -9,10 +9,21 @@
  *                 backoff ◀──── (within budget) ──────┘
  *                    │ backoffDelay                  (over budget) ─▶ failed ─RESTART─▶ alive
  *                    └────────────▶ alive.starting
- *   STOP from any state ─▶ stopped ─RESTART─▶ alive;  START with the external strategy ─▶ external
+ *   STOP from any state ─▶ stopped ─RESTART─▶ alive
  *
  * `alive` invokes `childProcess`; leaving `alive` (stop, start timeout, exit) ends that actor, whose
  * cleanup terminates the process (SIGTERM, then SIGKILL).
+ *
+ * The external strategy attaches to an app-server someone else runs; it is never started or killed,
+ * and a dropped connection is retried forever (the server may be down for as long as its owner likes):
+ *
+ *   idle ─START─▶ external.link.connecting ─CHILD.READY─▶ external.link.connected
+ *                    │ startTimeout / dropped              │ dropped
+ *                    ▼                                      ▼
+ *                 external.reconnecting ◀───────────────────┘ ─backoffDelay─▶ external.link
+ *
+ * Exec mode has no long-lived child (each run is its own `codex exec`): START ─▶ exec, which only
+ * asks the binary its version once (`execProbe`), so a broken binary is seen at start.
  */
 import { assign, fromCallback, setup } from "xstate"
 import type { ChildStrategy, ServerMode } from "../domain/config.ts"
@@ -64,8 +75,8 @@ export type ChildMachineEvent =
   /** Manual restart: clears the crash-loop budget, also out of `failed` and `stopped`. */
   | { readonly type: "RESTART" }
   | { readonly type: "CHILD.SPAWNED"; readonly pid: number; readonly at: string; readonly atMs: number }
-  /** `initialize` was answered: the readiness gate. */
-  | { readonly type: "CHILD.READY"; readonly userAgent: string }
+  /** `initialize` was answered (exec mode: the binary told its version): the readiness gate. */
+  | { readonly type: "CHILD.READY"; readonly userAgent: string; readonly at: string }
   | {
       readonly type: "CHILD.EXITED"
       readonly exitCode: number | null
@@ -82,12 +93,21 @@ export interface ChildProcessInput {
   readonly cwd: string
 }
 
-export const childStatusOf = (state: string): ManagedChildStatus => {
+/** The connection actor's input: where the external app-server listens. */
+export interface AppServerConnectionInput {
+  readonly endpoint: string
+}
+
+/** The status (DESIGN §3) of a machine state, given as its full dotted name. */
+export const childStatusOf = (machineState: string): ManagedChildStatus => {
+  if (machineState.startsWith("external")) return "external"
+  // Exec mode: no long-lived child, nothing running between runs.
+  if (machineState === "exec") return "idle"
+  const state = machineState.split(".").at(-1) ?? machineState
   switch (state) {
     case "idle":
     case "failed":
     case "stopped":
-    case "external":
       return state
     case "backoff":
       // Waiting to restart: not running, and about to start again.
@@ -115,6 +135,8 @@ export const childMachine = setup({
     // Provided by the Supervisor; this placeholder keeps the machine runnable on its own (it never
     // answers, so tests drive it with events).
     childProcess: fromCallback<ChildMachineEvent, ChildProcessInput>(() => undefined),
+    appServerConnection: fromCallback<ChildMachineEvent, AppServerConnectionInput>(() => undefined),
+    execProbe: fromCallback<ChildMachineEvent, ChildProcessInput>(() => undefined),
   },
   delays: {
     startTimeout: 20_000,
@@ -123,6 +145,7 @@ export const childMachine = setup({
   },
   guards: {
     isExternal: ({ context }) => context.strategy === "external",
+    isExec: ({ context }) => context.mode === "exec",
     /** This failure would be one restart more than the budget allows within the window. */
     overRestartBudget: ({ context, event }) => {
       const now = failureTime(context, event)
@@ -146,6 +169,15 @@ export const childMachine = setup({
         : {},
     ),
     recordReady: assign(({ event }) => (event.type === "CHILD.READY" ? { userAgent: event.userAgent } : {})),
+    /** An attached server has no process of ours: it counts as started once it answered initialize. */
+    recordAttach: assign(({ event }) =>
+      event.type === "CHILD.READY"
+        ? { userAgent: event.userAgent, startedAt: event.at, exitedAt: null, lastError: null }
+        : {},
+    ),
+    recordConnectTimeout: assign({
+      lastError: () => "the external app-server did not answer initialize in time",
+    }),
     recordExit: assign(({ event }) =>
       event.type === "CHILD.EXITED"
         ? {
@@ -203,7 +235,11 @@ export const childMachine = setup({
   states: {
     idle: {
       on: {
-        START: [{ guard: "isExternal", target: "external" }, { target: "alive" }],
+        START: [
+          { guard: "isExec", target: "exec" },
+          { guard: "isExternal", target: "external" },
+          { target: "alive" },
+        ],
       },
     },
     alive: {
@@ -244,12 +280,56 @@ export const childMachine = setup({
     stopped: {
       on: {
         RESTART: [
-          { guard: "isExternal", target: "external" },
+          { guard: "isExec", target: "exec" },
+          { guard: "isExternal", target: "external", actions: "resetBudget" },
           { target: "alive", actions: "resetBudget" },
         ],
       },
     },
-    external: {},
+    external: {
+      initial: "link",
+      // A manual restart of an attached server drops the connection and attaches again; never a kill.
+      on: { RESTART: { target: ".link", reenter: true, actions: "resetBudget" } },
+      states: {
+        link: {
+          initial: "connecting",
+          invoke: {
+            src: "appServerConnection",
+            input: ({ context }) => ({ endpoint: context.endpoint }),
+          },
+          on: {
+            "CHILD.EXITED": { target: "reconnecting", actions: ["recordExit", "countRestart"] },
+          },
+          states: {
+            connecting: {
+              on: { "CHILD.READY": { target: "connected", actions: "recordAttach" } },
+              after: {
+                startTimeout: {
+                  target: "#child.external.reconnecting",
+                  actions: ["recordConnectTimeout", "countRestart"],
+                },
+              },
+            },
+            connected: {
+              after: { stableAfter: { actions: "markStable" } },
+            },
+          },
+        },
+        reconnecting: {
+          after: { backoffDelay: "link" },
+        },
+      },
+    },
+    exec: {
+      invoke: {
+        src: "execProbe",
+        input: ({ context }) => ({ command: context.command, args: ["--version"], cwd: context.cwd }),
+      },
+      on: {
+        "CHILD.READY": { actions: "recordReady" },
+        "CHILD.EXITED": { actions: "recordExit" },
+      },
+    },
   },
 })
 

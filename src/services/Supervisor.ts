@@ -1,9 +1,10 @@
 /**
- * Supervisor: runs `childMachine` against a real process. Owns the managed child: spawning it with
- * execa, its AppServerClient, the readiness gate (initialize answered), killing it (SIGTERM to its
+ * Supervisor: runs `childMachine` against the real thing. Owns the managed child: spawning it with
+ * execa (or attaching to an external app-server over WebSocket, or, in exec mode, probing the codex
+ * binary), its AppServerClient, the readiness gate (initialize answered), killing it (SIGTERM to its
  * process group, SIGKILL after the kill timeout), restart delays with jitter, the child's stderr log,
  * reaping a child a SIGKILLed daemon left behind, and reporting every transition (daemon state through
- * the Store, an event through the EventLog).
+ * the Store, an event through the EventLog). The actors themselves live in `child/`.
  * Does not own: sessions, runs, or what the child is asked to do.
  */
 import { appendFileSync } from "node:fs"
@@ -11,25 +12,22 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Result from "effect/Result"
-import { type Actor, createActor, fromCallback, type InspectionEvent } from "xstate"
+import { type Actor, createActor, type InspectionEvent } from "xstate"
 import { CodexdConfig } from "../config.ts"
 import type { ServerRequestHandler } from "../domain/appServer/serverRequests.ts"
 import type { ManagedChildState, ManagedChildStatus } from "../domain/daemon.ts"
-import {
-  backoffMs,
-  type ChildMachineEvent,
-  type ChildProcessInput,
-  childMachine,
-  childStatusOf,
-} from "../machines/childMachine.ts"
+import { backoffMs, childMachine, childStatusOf } from "../machines/childMachine.ts"
 import { stateName } from "../machines/stateName.ts"
-import { type AppServerClient, makeAppServerClient } from "./AppServerClient.ts"
+import type { AppServerClient } from "./AppServerClient.ts"
+import { appServerConnectionActor } from "./child/appServerConnectionActor.ts"
+import type { Attachment } from "./child/attachment.ts"
+import { childProcessActor } from "./child/childProcessActor.ts"
+import { execProbeActor } from "./child/execProbeActor.ts"
 import { EventLog } from "./EventLog.ts"
 import { redactText } from "./redact.ts"
 import { Store } from "./Store.ts"
 import { isLiveProcessOf, killProcessTree } from "./staleChild.ts"
-import { type AppServerProcess, spawnAppServer } from "./transport/appServerProcess.ts"
+import type { AppServerProcess } from "./transport/appServerProcess.ts"
 
 export interface SupervisorOptions {
   readonly startTimeoutMs: number
@@ -84,8 +82,6 @@ export class Supervisor extends Context.Service<
     Layer.effect(Supervisor, makeSupervisor({ ...defaultSupervisorOptions, ...options }))
 }
 
-const leafState = (machineState: string): string => machineState.split(".").at(-1) ?? machineState
-
 const makeSupervisor = (options: SupervisorOptions) =>
   Effect.gen(function* () {
     const config = yield* CodexdConfig
@@ -102,86 +98,38 @@ const makeSupervisor = (options: SupervisorOptions) =>
 
     yield* reapStaleChild(store, eventLog)
 
-    let current: { readonly proc: AppServerProcess; client: AppServerClient | null } | null = null
+    let current: Attachment | null = null
     /** Every child process not yet exited, so `stop` can wait for each (actor cleanup may run later). */
     const live = new Set<AppServerProcess>()
-
-    const childProcess = fromCallback<ChildMachineEvent, ChildProcessInput>(({ sendBack, input }) => {
-      let ended = false
-      let initError: string | null = null
-      let proc: AppServerProcess
-      try {
-        proc = spawnAppServer({
-          command: input.command,
-          args: input.args,
-          cwd: input.cwd,
-          stderrPath: config.paths.stderrLogPath,
-          ...(options.protocolLog ? { onRawLine: protocolLogger(config.paths.stdoutLogPath) } : {}),
-        })
-      } catch (error) {
-        const at = new Date()
-        sendBack({
-          type: "CHILD.EXITED",
-          exitCode: null,
-          signal: null,
-          error: String(error),
-          at: at.toISOString(),
-          atMs: at.getTime(),
-        })
-        return () => undefined
-      }
-      const handle: { readonly proc: AppServerProcess; client: AppServerClient | null } = {
-        proc,
-        client: null,
-      }
-      current = handle
-      live.add(proc)
-      const spawnedAt = new Date()
-      sendBack({
-        type: "CHILD.SPAWNED",
-        pid: proc.pid,
-        at: spawnedAt.toISOString(),
-        atMs: spawnedAt.getTime(),
-      })
-      const client = makeAppServerClient(proc.transport, {
+    const actorOptions = {
+      attach: (attachment: Attachment) => {
+        current = attachment
+      },
+      detach: (attachment: Attachment) => {
+        if (current === attachment) current = null
+      },
+      clientOptions: {
         clientInfo: { name: "codexd", title: "codexd", version: options.clientVersion },
         experimentalApi: true,
         ...(options.onServerRequest === undefined ? {} : { onServerRequest: options.onServerRequest }),
-      })
-      void Effect.runPromise(Effect.result(client.initialize)).then((outcome) => {
-        if (ended) return
-        if (Result.isSuccess(outcome)) {
-          handle.client = client
-          sendBack({ type: "CHILD.READY", userAgent: outcome.success.userAgent })
-        } else if (outcome.failure._tag !== "TransportClosedError") {
-          // Alive but refusing the handshake: unusable. Kill it; its exit reports why.
-          initError = `initialize failed: ${outcome.failure.message}`
-          proc.signal("SIGKILL")
-        }
-      })
-      void proc.exited.then(({ exitCode, signal }) => {
-        live.delete(proc)
-        if (current === handle) current = null
-        if (ended) return
-        const at = new Date()
-        sendBack({
-          type: "CHILD.EXITED",
-          exitCode,
-          signal,
-          error: initError,
-          at: at.toISOString(),
-          atMs: at.getTime(),
-        })
-      })
-      return () => {
-        ended = true
-        if (current === handle) current = null
-        void proc.stop(options.killTimeoutMs)
-      }
-    })
+      },
+      ...(options.protocolLog ? { onRawLine: protocolLogger(config.paths.stdoutLogPath) } : {}),
+    }
 
     const machine = childMachine.provide({
-      actors: { childProcess },
+      actors: {
+        childProcess: childProcessActor({
+          ...actorOptions,
+          stderrPath: config.paths.stderrLogPath,
+          killTimeoutMs: options.killTimeoutMs,
+          live,
+        }),
+        appServerConnection: appServerConnectionActor({
+          ...actorOptions,
+          tokenFile: config.server.serverTokenFile,
+        }),
+        execProbe: execProbeActor(),
+      },
       delays: {
         startTimeout: options.startTimeoutMs,
         stableAfter: options.stableAfterMs,
@@ -209,9 +157,10 @@ const makeSupervisor = (options: SupervisorOptions) =>
         strategy: c.strategy,
         mode: c.mode,
         endpoint: c.endpoint,
-        status: childStatusOf(leafState(machineState)),
+        status: childStatusOf(machineState),
         command: c.strategy === "external" ? null : c.command,
-        args: [...c.args],
+        // Exec mode runs `codex exec --json …` per run; these are the arguments every run starts with.
+        args: c.mode === "exec" ? ["exec", "--json"] : [...c.args],
         cwd: c.cwd,
         pid: c.pid,
         startedAt: c.startedAt,
@@ -244,7 +193,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
             yield* eventLog.publish({
               level: "warn",
               type: "child.exited",
-              message: `app-server exited (${next.signal !== null ? `signal ${next.signal}` : `code ${next.exitCode}`})${next.lastError ? `: ${next.lastError}` : ""}`,
+              message: exitMessage(next),
               detail: {
                 pid: previous.pid,
                 exitCode: next.exitCode,
@@ -272,12 +221,10 @@ const makeSupervisor = (options: SupervisorOptions) =>
     })
     actor.start()
 
-    const settledStatuses = new Set<ManagedChildStatus>(["running", "failed", "stopped", "external"])
     const settled = Effect.gen(function* () {
       const done = yield* Deferred.make<ManagedChildStatus>()
       const check = (state: ManagedChildState) => {
-        if (settledStatuses.has(state.status) && state.machineState !== "idle")
-          Deferred.doneUnsafe(done, Effect.succeed(state.status))
+        if (isSettled(state)) Deferred.doneUnsafe(done, Effect.succeed(state.status))
       }
       const stop = (() => {
         listeners.add(check)
@@ -313,6 +260,28 @@ const makeSupervisor = (options: SupervisorOptions) =>
       },
     })
   })
+
+const SETTLED_MACHINE_STATES = new Set([
+  "alive.running",
+  "failed",
+  "stopped",
+  // An attached server settles once it answered, or once the first attempt failed.
+  "external.link.connected",
+  "external.reconnecting",
+])
+
+/** The child got as far as it will by itself: running, attached, given up, or (exec mode) probed. */
+const isSettled = (state: ManagedChildState): boolean =>
+  SETTLED_MACHINE_STATES.has(state.machineState) ||
+  (state.machineState === "exec" && (state.userAgent !== null || state.lastError !== null))
+
+const exitMessage = (child: ManagedChildState): string => {
+  const why = child.lastError ? `: ${child.lastError}` : ""
+  if (child.strategy === "external")
+    return `connection to the external app-server ${child.endpoint} ended${why}`
+  if (child.mode === "exec") return `codex did not answer its version probe${why}`
+  return `app-server exited (${child.signal !== null ? `signal ${child.signal}` : `code ${child.exitCode}`})${why}`
+}
 
 const emptyDaemonState = (child: ManagedChildState) => ({
   started: false,
