@@ -1,10 +1,12 @@
 /**
  * Model-based test of the Supervisor: paths over childMachine from `xstate/graph` (shortest paths to
  * every reachable snapshot, and simple paths into `failed` and `stopped`), chosen to cover every state
- * and transition, each replayed against the real Supervisor with fake app-server processes. After each
- * step the supervisor's persisted daemon state and its events must show what the model predicts.
+ * and transition, each replayed against the real Supervisor with fake app-server processes (spawned;
+ * behind a loopback WebSocket server for the external strategy; a probe script for exec mode). After
+ * each step the supervisor's persisted daemon state and its events must show what the model predicts.
  */
-import { readFileSync } from "node:fs"
+import { chmodSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { getNextSnapshot } from "xstate"
@@ -18,6 +20,7 @@ import {
   childStatusOf,
 } from "../src/machines/childMachine.ts"
 import type { SupervisorOptions } from "../src/services/Supervisor.ts"
+import { startFakeWsAppServer } from "./support/fakeWsAppServer.ts"
 import { chooseCover, definedTransitions, flat, type Step } from "./support/machineCoverage.ts"
 import { makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
 
@@ -26,7 +29,12 @@ const AFTER = {
   startTimeout: "xstate.after.startTimeout.child.alive.starting",
   stableAfter: "xstate.after.stableAfter.child.alive.running",
   backoffDelay: "xstate.after.backoffDelay.child.backoff",
+  connectTimeout: "xstate.after.startTimeout.child.external.link.connecting",
+  connectedStable: "xstate.after.stableAfter.child.external.link.connected",
+  reconnectDelay: "xstate.after.backoffDelay.child.external.reconnecting",
 } as const
+const BACKOFFS: ReadonlySet<string> = new Set([AFTER.backoffDelay, AFTER.reconnectDelay])
+const STABLES: ReadonlySet<string> = new Set([AFTER.stableAfter, AFTER.connectedStable])
 
 const modelEvents: ReadonlyArray<ChildMachineEvent | { type: string }> = [
   { type: "START" },
@@ -35,9 +43,7 @@ const modelEvents: ReadonlyArray<ChildMachineEvent | { type: string }> = [
   { type: "CHILD.SPAWNED", pid: 1, at: AT, atMs: 0 },
   { type: "CHILD.READY", userAgent: "fake/1.0", at: new Date(0).toISOString() },
   { type: "CHILD.EXITED", exitCode: 1, signal: null, error: null, at: AT, atMs: 0 },
-  { type: AFTER.startTimeout },
-  { type: AFTER.stableAfter },
-  { type: AFTER.backoffDelay },
+  ...Object.values(AFTER).map((type) => ({ type })),
 ]
 
 const baseInput: ChildMachineInput = {
@@ -53,19 +59,37 @@ const baseInput: ChildMachineInput = {
 }
 
 type Snapshot = ReturnType<typeof childMachine.resolveState>
+type Variant = "spawn" | "external" | "exec"
 interface Path {
-  readonly strategy: "spawn" | "external"
+  readonly variant: Variant
   readonly steps: ReadonlyArray<Step<Snapshot>>
 }
 
-/** Coarser than the full context, so simple paths stay finite: state, budget used, whether a pid is known. */
-const serializeState = (s: Snapshot) =>
-  JSON.stringify([s.value, s.context.restartTimes.length, s.context.pid === null])
+const inputOf = (variant: Variant): ChildMachineInput =>
+  variant === "exec"
+    ? { ...baseInput, mode: "exec" }
+    : variant === "external"
+      ? { ...baseInput, strategy: "external", endpoint: "ws://127.0.0.1:1" }
+      : baseInput
 
-const pathsFor = (strategy: "spawn" | "external"): Array<Path> => {
+/**
+ * Coarser than the full context, so simple paths stay finite: state, budget used, whether a pid is
+ * known, and the restart count up to a cap (an attached server reconnects without limit).
+ */
+const COUNT_CAP = 2
+const capped = (restartCount: number) => Math.min(restartCount, COUNT_CAP)
+const serializeState = (s: Snapshot) =>
+  JSON.stringify([
+    s.value,
+    s.context.restartTimes.length,
+    s.context.pid === null,
+    capped(s.context.restartCount),
+  ])
+
+const pathsFor = (variant: Variant): Array<Path> => {
   const options = {
     events: modelEvents as Array<ChildMachineEvent>,
-    input: { ...baseInput, strategy },
+    input: inputOf(variant),
     serializeState,
   }
   const shortest = getShortestPaths(childMachine, options)
@@ -73,7 +97,7 @@ const pathsFor = (strategy: "spawn" | "external"): Array<Path> => {
     ...shortest,
     ...getSimplePaths(childMachine, { ...options, toState: (s) => s.matches("failed") }),
     ...getSimplePaths(childMachine, { ...options, toState: (s) => s.matches("stopped") }),
-  ].map((p) => ({ strategy, steps: p.steps as unknown as ReadonlyArray<Step<Snapshot>> }))
+  ].map((p) => ({ variant, steps: p.steps as unknown as ReadonlyArray<Step<Snapshot>> }))
   // Shortest paths reach each snapshot once; the transitions back into known snapshots (a RESTART out
   // of backoff, the stable-running timer) are one more event at the end of such a path.
   for (const path of shortest) {
@@ -81,27 +105,66 @@ const pathsFor = (strategy: "spawn" | "external"): Array<Path> => {
       const next = getNextSnapshot(childMachine, path.state, event as ChildMachineEvent)
       if (next === path.state) continue
       all.push({
-        strategy,
+        variant,
         steps: [...(path.steps as unknown as ReadonlyArray<Step<Snapshot>>), { state: next, event }],
       })
     }
   }
-  return all
+  // The exec probe answers once per visit of `exec`: a path that has it answer twice cannot happen.
+  return all.filter((path) => execVisits(path).every((answers) => answers.length <= 1))
+}
+
+/** The probe answers (READY or EXITED) within each visit of `exec`, in order. */
+const execVisits = (path: Path): Array<Array<string>> => {
+  const visits: Array<Array<string>> = []
+  let previous = "idle"
+  for (const step of path.steps) {
+    const now = flat(step.state.value)
+    if (now === "exec" && previous !== "exec") visits.push([])
+    if (now === "exec" && previous === "exec") visits.at(-1)?.push(step.event.type)
+    previous = now
+  }
+  return visits
 }
 
 // --- replay -------------------------------------------------------------------------------------
 
-/** Which spawns (1-based, in order) the path lets answer initialize. */
+/** The states in which one child process (or one connection) lives. */
+const linkOf = (state: string): string | null =>
+  state.startsWith("alive") ? "alive" : state.startsWith("external.link") ? "external.link" : null
+
+/** Which spawns or connections (1-based, in order) the path lets answer initialize. */
 const spawnPlan = (path: Path): Array<boolean> => {
   const plan: Array<boolean> = []
   let previous = "idle"
   for (const step of path.steps) {
     const now = flat(step.state.value)
-    if (now.startsWith("alive") && !previous.startsWith("alive")) plan.push(false)
-    if (step.event.type === "CHILD.READY" && now === "alive.running") plan[plan.length - 1] = true
+    const link = linkOf(now)
+    // A manual restart of an attached server re-enters the link: a new connection.
+    const reentered = step.event.type === "RESTART" && link !== null && linkOf(previous) === link
+    if (link !== null && (linkOf(previous) !== link || reentered)) plan.push(false)
+    if (step.event.type === "CHILD.READY" && (now === "alive.running" || now === "external.link.connected"))
+      plan[plan.length - 1] = true
     previous = now
   }
   return plan
+}
+
+/** A codex stand-in for exec mode's version probe: the Nth run answers, or fails if told to. */
+const probeScript = (dir: string): string => {
+  const path = join(dir, "probe.sh")
+  writeFileSync(
+    path,
+    `#!/bin/sh
+n=1
+while [ -e "${dir}/probe-ran-$n" ]; do n=$((n+1)); done
+: > "${dir}/probe-ran-$n"
+if [ -e "${dir}/probe-fail-$n" ]; then echo "probe $n refused" >&2; exit 3; fi
+echo "codex-cli fake $n"
+`,
+  )
+  chmodSync(path, 0o755)
+  return path
 }
 
 const persistedChild = (path: string) => {
@@ -118,6 +181,7 @@ const persistedChild = (path: string) => {
 
 const replay = async (path: Path): Promise<void> => {
   const h = makeHarness()
+  const external = path.variant === "external" ? await startFakeWsAppServer(h.dir) : null
   try {
     const plan = spawnPlan(path)
     for (const [i, answers] of plan.entries()) {
@@ -131,13 +195,25 @@ const replay = async (path: Path): Promise<void> => {
         i + 1,
       )
     }
+    for (const [i, answers] of execVisits(path).entries()) {
+      if (answers[0] === "CHILD.EXITED") writeFileSync(join(h.dir, `probe-fail-${i + 1}`), "")
+    }
     const config =
-      path.strategy === "external"
+      path.variant === "external"
         ? {
             ...h.config,
-            server: { ...h.config.server, childStrategy: "external" as const, endpoint: "ws://127.0.0.1:1" },
+            server: {
+              ...h.config.server,
+              childStrategy: "external" as const,
+              endpoint: external?.endpoint ?? "",
+            },
           }
-        : h.config
+        : path.variant === "exec"
+          ? {
+              ...h.config,
+              server: { ...h.config.server, mode: "exec" as const, childCommand: probeScript(h.dir) },
+            }
+          : h.config
     let nextBackoffMs = 60_000
     const options: Partial<SupervisorOptions> = {
       startTimeoutMs: 700,
@@ -147,15 +223,20 @@ const replay = async (path: Path): Promise<void> => {
       restartWindowMs: baseInput.restartWindowMs,
       backoffDelayMs: () => nextBackoffMs,
     }
+    let links = 0
     await withSupervisor(
       config,
       (supervisor) =>
         Effect.promise(async () => {
           for (let i = 1; i < path.steps.length; i++) {
             const step = path.steps[i] as Step<Snapshot>
+            const previous = flat((path.steps[i - 1] as Step<Snapshot>).state.value)
             const next = path.steps[i + 1]
+            const expected = flat(step.state.value)
+            const link = linkOf(expected)
+            if (link !== null && (linkOf(previous) !== link || step.event.type === "RESTART")) links += 1
             // A backoff entered now ends by its delay only if the model says so next; else it must wait for us.
-            nextBackoffMs = next?.event.type === AFTER.backoffDelay ? 30 : 60_000
+            nextBackoffMs = next !== undefined && BACKOFFS.has(next.event.type) ? 30 : 60_000
             switch (step.event.type) {
               case "START":
                 await Effect.runPromise(supervisor.start)
@@ -170,6 +251,13 @@ const replay = async (path: Path): Promise<void> => {
                 await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a spawned child")
                 break
               case "CHILD.EXITED": {
+                if (previous === "exec") break // the probe fails by itself, as planned
+                if (external !== null) {
+                  // The connection exists at the server before it can be dropped there.
+                  await waitUntil(() => external.connections() >= links, 10_000, "a connection")
+                  await external.dropAll()
+                  break
+                }
                 await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a child to end")
                 const client = supervisor.client()
                 if (client !== null) void Effect.runPromiseExit(client.request("fake/exit"))
@@ -179,19 +267,32 @@ const replay = async (path: Path): Promise<void> => {
               default:
               // CHILD.READY and the delays happen by themselves: the script answers, time passes.
             }
-            const expected = flat(step.state.value)
             await waitUntil(
               () => supervisor.childState().machineState === expected,
               10_000,
               `${expected} after ${step.event.type}`,
             )
-            if (step.event.type === AFTER.stableAfter) await new Promise((r) => setTimeout(r, 250))
+            if (expected === "exec" && step.event.type === "CHILD.READY")
+              await waitUntil(() => supervisor.childState().userAgent !== null, 10_000, "the probe's answer")
+            if (expected === "exec" && step.event.type === "CHILD.EXITED")
+              await waitUntil(() => supervisor.childState().lastError !== null, 10_000, "the probe's failure")
+            if (STABLES.has(step.event.type)) await new Promise((r) => setTimeout(r, 250))
             const model = step.state.context
             const real = supervisor.childState()
             expect(real.machineState).toBe(expected)
-            expect(real.status).toBe(childStatusOf(expected.split(".").at(-1) ?? expected))
-            expect(real.restartCount).toBe(model.restartCount)
+            expect(real.status).toBe(childStatusOf(expected))
+            // Snapshots are merged above the cap, so the count is exact up to it.
+            expect(capped(real.restartCount)).toBe(capped(model.restartCount))
             if (expected === "alive.running") expect(real.pid).not.toBeNull()
+            if (expected === "external.link.connected") {
+              expect(real.userAgent).not.toBeNull()
+              expect(supervisor.client()).not.toBeNull()
+            }
+            if (path.variant !== "spawn") expect(real.pid).toBeNull()
+            if (expected === "exec" && step.event.type === "CHILD.READY")
+              expect(real.userAgent).toMatch(/^codex-cli fake \d+$/)
+            if (expected === "exec" && step.event.type === "CHILD.EXITED")
+              expect(real.lastError).toMatch(/probe \d+ refused/)
             // What is persisted and announced says the same.
             await waitUntil(
               () => persistedChild(config.paths.daemonStatePath)?.machineState === expected,
@@ -200,7 +301,7 @@ const replay = async (path: Path): Promise<void> => {
             )
             expect(persistedChild(config.paths.daemonStatePath)).toMatchObject({
               status: real.status,
-              restartCount: model.restartCount,
+              restartCount: real.restartCount,
             })
           }
         }),
@@ -217,7 +318,10 @@ const replay = async (path: Path): Promise<void> => {
       .map((s) => flat(s.state.value))
       .filter((s, i, all) => i === 0 || s !== all[i - 1])
     expect(logged).toEqual(expect.arrayContaining(visited.filter((s) => s !== "idle")))
+    // No connection the model does not call for (one cut short by a stop may never reach the server).
+    if (external !== null) expect(external.connections()).toBeLessThanOrEqual(links)
   } finally {
+    await external?.close()
     h.cleanup()
   }
 }
@@ -225,7 +329,11 @@ const replay = async (path: Path): Promise<void> => {
 // --- the test -----------------------------------------------------------------------------------
 
 const defined = definedTransitions(childMachine.root)
-const chosen = [...chooseCover(pathsFor("spawn"), defined), ...chooseCover(pathsFor("external"), defined)]
+const chosen = [
+  ...chooseCover(pathsFor("spawn"), defined),
+  ...chooseCover(pathsFor("external"), defined),
+  ...chooseCover(pathsFor("exec"), defined),
+]
 const coveredKeys = new Set(chosen.flatMap((c) => [...c.keys]))
 const coveredStates = new Set(chosen.flatMap((c) => [...c.states].map((s) => s.split(".")[0] as string)))
 

@@ -201,6 +201,11 @@ export const childMachine = setup({
         restartTimes: [...context.restartTimes.filter((t) => at - t < context.restartWindowMs), at],
       }
     }),
+    /** An attached server has no crash-loop budget: only the count and the backoff exponent grow. */
+    countReconnect: assign(({ context }) => ({
+      restartCount: context.restartCount + 1,
+      consecutiveFailures: context.consecutiveFailures + 1,
+    })),
     markStable: assign({ consecutiveFailures: 0 }),
     resetBudget: assign({ restartCount: 0, consecutiveFailures: 0, restartTimes: [], lastError: null }),
     clearProcess: assign({ pid: null }),
@@ -298,7 +303,7 @@ export const childMachine = setup({
             input: ({ context }) => ({ endpoint: context.endpoint }),
           },
           on: {
-            "CHILD.EXITED": { target: "reconnecting", actions: ["recordExit", "countRestart"] },
+            "CHILD.EXITED": { target: "reconnecting", actions: ["recordExit", "countReconnect"] },
           },
           states: {
             connecting: {
@@ -306,7 +311,7 @@ export const childMachine = setup({
               after: {
                 startTimeout: {
                   target: "#child.external.reconnecting",
-                  actions: ["recordConnectTimeout", "countRestart"],
+                  actions: ["recordConnectTimeout", "countReconnect"],
                 },
               },
             },

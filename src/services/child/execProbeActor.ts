@@ -26,10 +26,9 @@ export const execProbeActor = () =>
         sendBack({ type: "CHILD.READY", userAgent: answer, at: eventTime().at })
         return
       }
-      const said =
-        probe.failed && "shortMessage" in probe
-          ? String(probe.shortMessage)
-          : (String(probe.stderr).trim().split("\n").at(-1) ?? "")
+      // What the binary said on stderr explains best; a binary that never ran has only execa's account.
+      const stderrTail = String(probe.stderr).trim().split("\n").at(-1) ?? ""
+      const said = stderrTail !== "" ? stderrTail : "shortMessage" in probe ? String(probe.shortMessage) : ""
       sendBack({
         type: "CHILD.EXITED",
         exitCode: probe.exitCode ?? null,
