@@ -10,7 +10,7 @@ import * as Result from "effect/Result"
 import { fromCallback } from "xstate"
 import type { AppServerConnectionInput, ChildMachineEvent } from "../../machines/childMachine.ts"
 import { makeAppServerClient } from "../AppServerClient.ts"
-import type { Transport } from "../transport/Transport.ts"
+import { type Transport, TransportClosedError } from "../transport/Transport.ts"
 import { connectWsTransport } from "../transport/wsTransport.ts"
 import { type Attachment, type ChildActorOptions, eventTime } from "./attachment.ts"
 
@@ -71,7 +71,14 @@ export const appServerConnectionActor = (options: AppServerConnectionActorOption
           }
         })
       },
-      (error: unknown) => dropped(error instanceof Error ? error.message : String(error)),
+      (error: unknown) =>
+        dropped(
+          error instanceof TransportClosedError
+            ? error.reason
+            : error instanceof Error
+              ? error.message
+              : String(error),
+        ),
     )
 
     return () => {

@@ -1,0 +1,129 @@
+/**
+ * The external strategy against the real pinned codex, started by the test as someone else's server
+ * (`codex app-server --listen ws://127.0.0.1:PORT`), offline against the loopback model mock:
+ * attach, run, lose the server under a turn, reconnect when it is back, resume the session's thread.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { type AppServerProcess, spawnAppServer } from "../src/services/transport/appServerProcess.ts"
+import { connectWsTransport } from "../src/services/transport/wsTransport.ts"
+import { makeCodexHome } from "./support/codexHome.ts"
+import { withDaemonServices } from "./support/daemonHarness.ts"
+import { freePort } from "./support/freePort.ts"
+import { startMockResponsesApi } from "./support/mockResponsesApi.ts"
+import { codexBinary } from "./support/realCodex.ts"
+import { waitUntil } from "./support/supervisorHarness.ts"
+import { configFor, makeTempDir } from "./support/tempConfig.ts"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Someone else's codex app-server on `port`, once it accepts connections. */
+const startExternalCodex = async (port: number, cwd: string, env: Record<string, string>) => {
+  const server: AppServerProcess = spawnAppServer({
+    command: codexBinary(),
+    args: ["app-server", "--listen", `ws://127.0.0.1:${port}`],
+    cwd,
+    env: { ...process.env, ...env },
+  })
+  cleanups.push(async () => void (await server.stop(2_000)))
+  const until = Date.now() + 20_000
+  for (;;) {
+    try {
+      ;(await connectWsTransport({ url: `ws://127.0.0.1:${port}` })).close()
+      return server
+    } catch (error) {
+      if (Date.now() > until) throw error
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe("external strategy (real codex behind ws://)", () => {
+  it("attaches, runs, survives the server's restart and resumes the session's thread", async () => {
+    const mock = await startMockResponsesApi()
+    cleanups.push(() => mock.close())
+    const home = makeCodexHome(`${mock.baseUrl}/v1`)
+    cleanups.push(home.cleanup)
+    const work = mkdtempSync(join(tmpdir(), "codexd-external-"))
+    cleanups.push(() => rmSync(work, { recursive: true, force: true }))
+    const temp = makeTempDir("codexd-external-state-")
+    cleanups.push(temp.cleanup)
+    const port = await freePort()
+    const endpoint = `ws://127.0.0.1:${port}`
+    let server = await startExternalCodex(port, work, home.env)
+
+    const config = configFor(temp.path, { childStrategy: "external", endpoint })
+    await withDaemonServices(config, async (d) => {
+      await waitUntil(() => d.supervisor.client() !== null, 20_000, "attached")
+      const attached = d.supervisor.childState()
+      expect(attached).toMatchObject({ strategy: "external", status: "external", endpoint, pid: null })
+      expect(attached.machineState).toBe("external.link.connected")
+      expect(attached.userAgent).toContain("0.169.0")
+      expect(attached.command).toBeNull()
+
+      const session = await d.run(
+        d.sessions.create({ purpose: "duplex", cwd: work, approvalPolicy: "never" }),
+      )
+      mock.enqueue({ kind: "text", deltas: ["first ", "answer"] })
+      const first = await d.finished(
+        (await d.run(d.runs.submit({ prompt: "one", sessionId: session.sessionId }))).runId,
+      )
+      expect(first.status).toBe("completed")
+      expect(first.threadId).toBe(session.threadId)
+      expect((first.result as { finalMessage?: string }).finalMessage).toBe("first answer")
+
+      // The server goes away under a running turn: the run fails as for a child exit.
+      mock.enqueue({ kind: "hang", firstDelta: "half" })
+      const cut = await d.run(d.runs.submit({ prompt: "two", sessionId: session.sessionId }))
+      await d.waitForEvent(
+        (e) => e.type === "run.message.delta" && e.detail?.runId === cut.runId,
+        "the cut run's first words",
+      )
+      await server.stop(2_000)
+      const failed = await d.finished(cut.runId)
+      expect(failed).toMatchObject({ status: "failed", errorCode: "child-exited" })
+      await d.waitForEvent((e) => e.type === "child.exited", "the connection's end")
+      expect(d.events.find((e) => e.type === "child.exited")?.message).toContain(
+        `external app-server ${endpoint}`,
+      )
+      await waitUntil(
+        () => d.supervisor.childState().restartCount > 0 && d.supervisor.client() === null,
+        10_000,
+        "reconnecting",
+      )
+      expect(d.supervisor.childState().status).toBe("external")
+
+      // Back on the same port: codexd reconnects by itself and the session resumes its thread there.
+      server = await startExternalCodex(port, work, home.env)
+      await waitUntil(() => d.supervisor.client() !== null, 20_000, "reattached")
+      mock.enqueue({ kind: "text", deltas: ["after ", "restart"] })
+      const third = await d.finished(
+        (await d.run(d.runs.submit({ prompt: "three", sessionId: session.sessionId }))).runId,
+      )
+      expect(third.status).toBe("completed")
+      expect(third.threadId).toBe(session.threadId)
+      expect(
+        d.events.some((e) => e.type === "session.thread.resumed" && e.detail?.threadId === session.threadId),
+      ).toBe(true)
+      // The model saw the conversation so far: the thread was resumed, not replaced.
+      expect(JSON.stringify(mock.requests.at(-1))).toContain("first answer")
+    })
+    // The daemon is gone; the server it attached to is not (it was never ours to stop).
+    expect(isAlive(server.pid)).toBe(true)
+    ;(await connectWsTransport({ url: endpoint })).close()
+  }, 90_000)
+})
