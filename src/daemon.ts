@@ -12,6 +12,7 @@ import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { Approvals } from "./services/Approvals.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
 import { EventLog, type EventLogOptions } from "./services/EventLog.ts"
+import { ExecAdapter } from "./services/ExecAdapter.ts"
 import { startInspector } from "./services/Inspector.ts"
 import { startLocalApi } from "./services/LocalApi.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/Logging.ts"
@@ -19,7 +20,7 @@ import { defaultRunsOptions, Runs, type RunsOptions } from "./services/Runs.ts"
 import { Sessions } from "./services/Sessions.ts"
 import { acquireLock, LockHeldError } from "./services/StateLock.ts"
 import { Store, type StoreError } from "./services/Store.ts"
-import { Supervisor, type SupervisorOptions } from "./services/Supervisor.ts"
+import { defaultSupervisorOptions, Supervisor, type SupervisorOptions } from "./services/Supervisor.ts"
 
 export interface FoundationOptions {
   readonly eventLog?: EventLogOptions
@@ -35,7 +36,10 @@ export const foundationLayer = (
     Layer.provide(fileLoggingLayer(openPinoFile(config.paths.daemonLogPath))),
   )
 
-/** Everything the daemon runs: the foundation, approvals, the supervised child, sessions and runs. */
+/**
+ * Everything the daemon runs: the foundation, approvals, the supervised child, exec mode's turns,
+ * sessions and runs.
+ */
 export const daemonLayer = (
   config: ResolvedConfig,
   supervisor: Partial<SupervisorOptions> = {},
@@ -55,6 +59,12 @@ export const daemonLayer = (
   )
   return Runs.layer(runs).pipe(
     Layer.provideMerge(Sessions.layer),
+    // Exec mode's turns stop as the child would: SIGTERM, then SIGKILL after the same kill timeout.
+    Layer.provideMerge(
+      ExecAdapter.layer({
+        killTimeoutMs: supervisor.killTimeoutMs ?? defaultSupervisorOptions.killTimeoutMs,
+      }),
+    ),
     Layer.provideMerge(supervised),
     Layer.provideMerge(Approvals.layer),
     Layer.provideMerge(foundationLayer(config)),
@@ -74,10 +84,13 @@ export type DaemonOutcome =
   | { readonly _tag: "LockHeld"; readonly error: LockHeldError }
   | { readonly _tag: "ChildFailed"; readonly reason: string }
 
-const describeChild = (child: ManagedChildState): string =>
-  child.status === "external"
+const describeChild = (child: ManagedChildState): string => {
+  if (child.mode === "exec") return `exec mode (${child.userAgent ?? "codex"}, one codex exec per run)`
+  if (child.status !== "external") return `child pid ${child.pid ?? "none"} (${child.status})`
+  return child.machineState === "external.link.connected"
     ? `attached to ${child.endpoint}`
-    : `child pid ${child.pid ?? "none"} (${child.status})`
+    : `attaching to ${child.endpoint} (not reachable yet: ${child.lastError ?? "no answer"}; retrying)`
+}
 
 /** Resolves when SIGINT or SIGTERM arrives (or `stopSignal` is aborted). */
 const awaitStopSignal = (stopSignal?: AbortSignal) =>
@@ -164,8 +177,13 @@ export const runDaemon = (
     yield* supervisor.start
     const status = yield* supervisor.settled
     const child = supervisor.childState()
-    if (status === "failed") {
-      const reason = `the app-server could not be started: ${child.lastError ?? `exit code ${child.exitCode}, signal ${child.signal}`}`
+    // Exec mode has no child to fail, but a binary that cannot tell its version cannot run a turn.
+    const execBroken = child.mode === "exec" && child.userAgent === null
+    if (status === "failed" || execBroken) {
+      const why = child.lastError ?? `exit code ${child.exitCode}, signal ${child.signal}`
+      const reason = execBroken
+        ? `codex cannot run in exec mode: ${why}`
+        : `the app-server could not be started: ${why}`
       yield* events.publish({ level: "error", type: "daemon.failed", message: reason, detail: { child } })
       yield* supervisor.stop
       yield* store.updateDaemonState((s) => ({

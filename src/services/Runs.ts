@@ -16,6 +16,7 @@ import { Approvals } from "./Approvals.ts"
 import type { AppServerClient } from "./AppServerClient.ts"
 import type { AppServerError } from "./appServerErrors.ts"
 import { EventLog } from "./EventLog.ts"
+import { ExecAdapter } from "./ExecAdapter.ts"
 import {
   RunNotFoundError,
   RunStateError,
@@ -62,8 +63,11 @@ export class Runs extends Context.Service<
 >()("codexd/Runs") {
   static readonly layer = (
     options: RunsOptions = defaultRunsOptions,
-  ): Layer.Layer<Runs, StoreError, CodexdConfig | Store | EventLog | Sessions | Approvals | Supervisor> =>
-    Layer.effect(Runs, makeRuns(options))
+  ): Layer.Layer<
+    Runs,
+    StoreError,
+    CodexdConfig | Store | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
+  > => Layer.effect(Runs, makeRuns(options))
 }
 
 const makeRuns = (options: RunsOptions) =>
@@ -74,6 +78,8 @@ const makeRuns = (options: RunsOptions) =>
     const sessions = yield* Sessions
     const approvals = yield* Approvals
     const supervisor = yield* Supervisor
+    const execAdapter = yield* ExecAdapter
+    const execMode = config.server.mode === "exec"
     const services = yield* Effect.context<never>()
     const runEffect = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
       Effect.runPromiseWith(services)(effect)
@@ -85,9 +91,15 @@ const makeRuns = (options: RunsOptions) =>
     const started = new Set<RunId>()
     const idleWaiters = new Set<() => void>()
 
-    const pump = () => {
+    /** Exec mode starts a process per turn and needs nothing else; app-server mode needs a live client. */
+    const canStart = () => {
+      if (execMode) return true
       const client = supervisor.client()
-      if (client === null || client.isClosed()) return
+      return client !== null && !client.isClosed()
+    }
+
+    const pump = () => {
+      if (!canStart()) return
       for (const { run } of queue.take(config.runs.maxConcurrentRuns)) {
         started.add(run)
         live.get(run)?.send({ type: "SCHEDULED" })
@@ -100,6 +112,7 @@ const makeRuns = (options: RunsOptions) =>
       sessions,
       approvals,
       currentClient: () => supervisor.client(),
+      exec: execMode ? execAdapter : null,
       silenceTimeoutMs: config.runs.runSilenceTimeoutMs,
       idleGraceMs: options.idleGraceMs,
       interruptGraceMs: options.interruptGraceMs,
@@ -162,7 +175,7 @@ const makeRuns = (options: RunsOptions) =>
     }
     supervisor.onChange(onChild)
 
-    const recovery = yield* recoverRuns({ store, events, sessions, supervisor, runEffect })
+    const recovery = yield* recoverRuns({ store, events, sessions, supervisor, runEffect, execMode })
     for (const record of recovery.queued) admit(record)
     onChild()
 
@@ -228,6 +241,11 @@ const makeRuns = (options: RunsOptions) =>
             yield* Effect.promise(() => run.editPrompt(text))
           } else {
             const turnId = run.turnId
+            // A `codex exec` process reads no input once started: its turn cannot be steered.
+            if (execMode)
+              return yield* Effect.fail(
+                new RunStateError({ runId, status: "running in exec mode", action: "steer" }),
+              )
             if (run.client === null || run.threadId === null || turnId === null)
               return yield* Effect.fail(new RunStateError({ runId, status: "starting", action: "steer" }))
             yield* run.client.turnSteer({

@@ -45,6 +45,8 @@ export class Sessions extends Context.Service<
     readonly close: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError | StoreError>
     /** The thread for the session's next turn on `client`: started, resumed or replaced as needed. */
     readonly threadFor: (sessionId: SessionId, client: AppServerClient) => Effect.Effect<string, ThreadError>
+    /** Exec mode: a run's `codex exec` said which thread it is on (new, or the one it resumed). */
+    readonly execThreadStarted: (sessionId: SessionId, threadId: string) => Effect.Effect<void>
     readonly turnStarted: (sessionId: SessionId, turnId: string) => Effect.Effect<void>
     readonly turnEnded: (sessionId: SessionId, turnId: string | null, status: string) => Effect.Effect<void>
   }
@@ -173,6 +175,8 @@ export class Sessions extends Context.Service<
           record,
           create: (spec) =>
             Effect.gen(function* () {
+              // Exec mode: the thread is made by the session's first run (`codex exec` starts it).
+              if (config.server.mode === "exec") return { ...(yield* record(spec)), childPid: null }
               const client = supervisor.client()
               if (client === null)
                 return yield* Effect.fail(
@@ -226,6 +230,34 @@ export class Sessions extends Context.Service<
                 Effect.catchIf(isUnknownThreadError, () => startThread(session, client, previous)),
               )
             }),
+          execThreadStarted: (sessionId, threadId) =>
+            quietly(
+              Effect.gen(function* () {
+                const session = yield* find(sessionId)
+                if (session.threadId !== threadId) yield* update(sessionId, (s) => ({ ...s, threadId }))
+                const ids = { sessionId, threadId }
+                yield* events.publish(
+                  session.threadId === null
+                    ? {
+                        type: "session.thread.started",
+                        message: `session ${sessionId} on thread ${threadId}`,
+                        detail: ids,
+                      }
+                    : session.threadId === threadId
+                      ? {
+                          type: "session.thread.resumed",
+                          message: `session ${sessionId} resumed thread ${threadId}`,
+                          detail: ids,
+                        }
+                      : {
+                          level: "warn",
+                          type: "session.thread.replaced",
+                          message: `session ${sessionId} moved from thread ${session.threadId} to ${threadId}`,
+                          detail: { ...ids, previousThreadId: session.threadId },
+                        },
+                )
+              }),
+            ),
           turnStarted: (sessionId, turnId) =>
             quietly(update(sessionId, (s) => ({ ...s, currentTurnId: turnId }))),
           turnEnded: (sessionId, turnId, status) =>

@@ -9,7 +9,7 @@
 import * as Effect from "effect/Effect"
 import { type Actor, createActor, fromPromise } from "xstate"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
-import { textInput } from "../../domain/appServer/protocol.ts"
+import { type SandboxMode, textInput } from "../../domain/appServer/protocol.ts"
 import type { EventInput } from "../../domain/event.ts"
 import type { RunRecord } from "../../domain/run.ts"
 import { RunResultBuilder, summarize } from "../../domain/runResult.ts"
@@ -23,6 +23,7 @@ import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../Approvals.ts"
 import type { AppServerClient } from "../AppServerClient.ts"
 import type { EventLog } from "../EventLog.ts"
+import type { ExecAdapter, ExecTurn } from "../ExecAdapter.ts"
 import type { Sessions } from "../Sessions.ts"
 import type { Store } from "../Store.ts"
 import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
@@ -33,6 +34,8 @@ export interface LiveRunDeps {
   readonly sessions: Sessions["Service"]
   readonly approvals: Approvals["Service"]
   readonly currentClient: () => AppServerClient | null
+  /** Exec mode's turns; null in app-server mode. */
+  readonly exec: ExecAdapter["Service"] | null
   readonly silenceTimeoutMs: number
   readonly idleGraceMs: number
   readonly interruptGraceMs: number
@@ -69,6 +72,8 @@ export class LiveRun {
   private finishing: Promise<unknown> = Promise.resolve()
   private machineState = ""
   private unroute: () => void = () => undefined
+  /** Exec mode: the process running this run's turn. */
+  private execTurn: ExecTurn | null = null
 
   constructor(record: RunRecord, deps: LiveRunDeps) {
     this.record = record
@@ -76,8 +81,14 @@ export class LiveRun {
     this.deps = deps
     const machine = runMachine.provide({
       actors: {
-        startTurn: fromPromise(({ input }) => this.startTurn(input.prompt)),
+        startTurn: fromPromise(({ input }) =>
+          deps.exec === null ? this.startTurn(input.prompt) : this.startExecTurn(deps.exec, input.prompt),
+        ),
         interruptTurn: fromPromise(async ({ input }) => {
+          if (this.execTurn !== null) {
+            this.execTurn.interrupt()
+            return
+          }
           const client = this.client
           if (client === null || this.threadId === null || input.turnId === null) return
           await deps.runEffect(
@@ -181,6 +192,57 @@ export class LiveRun {
       }),
     )
     return { turnId: started.turn.id }
+  }
+
+  /** Exec mode: the turn is one `codex exec` process; a new thread is known once it says so. */
+  private async startExecTurn(exec: ExecAdapter["Service"], prompt: string): Promise<{ turnId: string }> {
+    const { sessions, runEffect } = this.deps
+    const session = await runEffect(sessions.get(this.sessionId))
+    const resumeThreadId = session.threadId
+    if (resumeThreadId !== null) this.adoptThread(resumeThreadId)
+    // Recorded as running before the process starts, as in app-server mode: never started twice.
+    await this.save((r) => ({
+      ...r,
+      status: "running",
+      startedAt: r.startedAt ?? new Date().toISOString(),
+      threadId: resumeThreadId,
+    }))
+    const turnId = `exec-${this.runId}`
+    this.execTurn = await runEffect(
+      exec.startTurn(
+        {
+          prompt,
+          turnId,
+          cwd: this.record.cwd ?? session.cwd,
+          sandbox: session.sandbox as SandboxMode | null,
+          model: session.model,
+          config:
+            session.reasoningEffort === null
+              ? []
+              : [["model_reasoning_effort", JSON.stringify(session.reasoningEffort)]],
+          resumeThreadId,
+        },
+        {
+          onEvent: (event) => {
+            if (event.type === "thread.started" && event.thread.id !== this.threadId) {
+              const threadId = event.thread.id
+              this.adoptThread(threadId)
+              void this.save((r) => ({ ...r, threadId }))
+            }
+            if (event.type === "thread.started")
+              void runEffect(sessions.execThreadStarted(this.sessionId, event.thread.id))
+            this.handle(event)
+          },
+          onLost: (reason) => this.send({ type: "CHILD.EXITED", reason }),
+        },
+      ),
+    )
+    return { turnId }
+  }
+
+  private adoptThread(threadId: string): void {
+    this.threadId = threadId
+    this.deps.onThread(this, threadId)
   }
 
   private async readTurn(turnId: string | null): Promise<TurnOutcome> {

@@ -2,7 +2,8 @@
  * After a crash of the daemon: runs that were queued are handed back to be scheduled; runs that were
  * running cannot be continued (their child was reaped), so each fails with `daemon-restarted` unless
  * `thread/read` on the new child shows its turn completed, in which case it completes with that
- * outcome. Approvals left pending are the Approvals service's to cancel.
+ * outcome. Approvals left pending are the Approvals service's to cancel. In exec mode there is no
+ * thread/read to ask (the turn's process died with the daemon), so each such run fails.
  */
 import * as Effect from "effect/Effect"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
@@ -22,6 +23,7 @@ export interface RecoveryDeps {
   readonly sessions: Sessions["Service"]
   readonly supervisor: Supervisor["Service"]
   readonly runEffect: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
+  readonly execMode: boolean
 }
 
 const restarted: RunFailure = {
@@ -106,7 +108,7 @@ export const recoverRuns = (deps: RecoveryDeps) =>
           )
 
     // Runs that never got a turn need nothing from codex.
-    const needRead = interrupted.filter((r) => r.threadId !== null && r.turnId !== null)
+    const needRead = deps.execMode ? [] : interrupted.filter((r) => r.threadId !== null && r.turnId !== null)
     for (const run of interrupted) if (!needRead.includes(run)) yield* finish(run, null)
 
     if (needRead.length > 0) {

@@ -5,6 +5,7 @@
  * Killing is SIGTERM to the group, then SIGKILL after `killTimeoutMs` if it is still alive.
  */
 import { execa } from "execa"
+import { signalGroup, stopGroup } from "./processGroup.ts"
 import { type ChildExit, stdioTransport } from "./stdioTransport.ts"
 import type { Transport } from "./Transport.ts"
 
@@ -30,14 +31,6 @@ export interface AppServerProcess {
 
 export class SpawnError extends Error {
   override readonly name = "SpawnError"
-}
-
-const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // Already gone.
-  }
 }
 
 export const spawnAppServer = (options: AppServerProcessOptions): AppServerProcess => {
@@ -79,16 +72,6 @@ export const spawnAppServer = (options: AppServerProcessOptions): AppServerProce
     transport,
     exited,
     signal: (signal) => signalGroup(pid, signal),
-    stop: async (killTimeoutMs) => {
-      if (!exitedFlag) {
-        signalGroup(pid, "SIGTERM")
-        const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), killTimeoutMs)
-        timer.unref()
-        const result = await exited
-        clearTimeout(timer)
-        return result
-      }
-      return exited
-    },
+    stop: (killTimeoutMs) => stopGroup(pid, exited, () => exitedFlag, killTimeoutMs),
   }
 }

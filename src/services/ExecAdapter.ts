@@ -1,0 +1,171 @@
+/**
+ * ExecAdapter: exec mode's way to run a turn. Each turn is one `codex exec --json` process (argv from
+ * `execArgv`, stdin closed so codex never waits for more input, its own process group), whose JSON
+ * lines are translated into the app-server's notifications and handed to the run as the same events
+ * app-server mode produces. stdout lines go to the child stdout log, stderr to the child stderr log.
+ * Interrupting a turn stops its process (SIGTERM, then SIGKILL). Owns: those processes.
+ * Does not own: the run's record or flow (LiveRun), the session's thread (Sessions).
+ */
+import { appendFileSync } from "node:fs"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { execa } from "execa"
+import { CodexdConfig } from "../config.ts"
+import { type AppServerEvent, toAppServerEvent } from "../domain/appServer/events.ts"
+import { type ExecRunSpec, execArgv } from "../domain/exec/execArgv.ts"
+import { makeExecTranslator, type Notification } from "../domain/exec/execTranslation.ts"
+import { EventLog } from "./EventLog.ts"
+import { redactText } from "./redact.ts"
+import { LineSplitter } from "./transport/lineSplitter.ts"
+import { stopGroup } from "./transport/processGroup.ts"
+
+export interface ExecTurnSpec extends Omit<ExecRunSpec, "skipGitRepoCheck"> {
+  /** The id the turn's events carry: exec has no turn ids of its own. */
+  readonly turnId: string
+}
+
+export interface ExecTurnHandlers {
+  /** Each event of the turn, as app-server mode would have it. */
+  readonly onEvent: (event: AppServerEvent) => void
+  /** The process ended without saying how the turn ended (crash, kill from outside). */
+  readonly onLost: (reason: string) => void
+}
+
+export interface ExecTurn {
+  readonly pid: number
+  /** Stop the process; the turn then ends `interrupted`. */
+  readonly interrupt: () => void
+}
+
+export interface ExecAdapterOptions {
+  readonly killTimeoutMs: number
+}
+
+/** How much of the end of stderr explains a lost process. */
+const STDERR_TAIL_BYTES = 2_048
+
+export class ExecAdapter extends Context.Service<
+  ExecAdapter,
+  {
+    /** Start one turn; its events and its end arrive through the handlers. */
+    readonly startTurn: (spec: ExecTurnSpec, handlers: ExecTurnHandlers) => Effect.Effect<ExecTurn, Error>
+  }
+>()("codexd/ExecAdapter") {
+  static readonly layer = (
+    options: ExecAdapterOptions = { killTimeoutMs: 5_000 },
+  ): Layer.Layer<ExecAdapter, never, CodexdConfig | EventLog> =>
+    Layer.effect(ExecAdapter, makeExecAdapter(options))
+}
+
+const makeExecAdapter = (options: ExecAdapterOptions) =>
+  Effect.gen(function* () {
+    const config = yield* CodexdConfig
+    const eventLog = yield* EventLog
+    const services = yield* Effect.context<never>()
+    const publish = (effect: Effect.Effect<unknown>) => void Effect.runPromiseWith(services)(effect)
+    /** Every exec process not yet exited, so the daemon's stop ends them all. */
+    const live = new Set<() => Promise<unknown>>()
+
+    const startTurn = (spec: ExecTurnSpec, handlers: ExecTurnHandlers) =>
+      Effect.try({
+        try: () => {
+          const child = execa(
+            config.server.childCommand,
+            [...execArgv({ ...spec, skipGitRepoCheck: true })],
+            {
+              cwd: config.server.childCwd,
+              stdin: "ignore",
+              stdout: "pipe",
+              stderr: "pipe",
+              buffer: false,
+              reject: false,
+              detached: true,
+              cleanup: true,
+              encoding: "buffer",
+            },
+          )
+          const pid = child.pid
+          if (pid === undefined || child.stdout === null || child.stderr === null)
+            throw new Error(`could not start ${config.server.childCommand} exec`)
+
+          const translator = makeExecTranslator(spec.turnId)
+          let ended = false
+          let interrupted = false
+          const deliver = (notification: Notification) => {
+            const event = toAppServerEvent(notification.method, notification.params, Date.now())
+            if (event.type === "turn.completed") ended = true
+            handlers.onEvent(event)
+          }
+          const splitter = new LineSplitter({
+            onLine: (line) => {
+              if (line.trim() === "") return
+              appendFileSync(config.paths.stdoutLogPath, `${redactText(line)}\n`)
+              const translated = translator.translate(line)
+              if (translated.kind === "notifications") {
+                for (const notification of translated.notifications) deliver(notification)
+                return
+              }
+              publish(
+                eventLog.publish({
+                  level: "warn",
+                  type: "child.malformed",
+                  message: `codex exec wrote a bad line: ${translated.reason}`,
+                  detail: { reason: translated.reason, excerpt: line.slice(0, 512), length: line.length },
+                }),
+              )
+            },
+            onOversizedLine: () => undefined,
+          })
+          const stdoutEnded = new Promise<void>((resolve) => {
+            child.stdout.on("data", (chunk: Buffer) => splitter.push(chunk))
+            child.stdout.on("close", () => {
+              splitter.end()
+              resolve()
+            })
+          })
+          let stderrTail = ""
+          child.stderr.on("data", (chunk: Buffer) => {
+            appendFileSync(config.paths.stderrLogPath, chunk)
+            stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES)
+          })
+
+          let exitedFlag = false
+          const exited = child.then((result) => {
+            exitedFlag = true
+            return { exitCode: result.exitCode ?? null, signal: result.signal ?? null }
+          })
+          const stop = () => stopGroup(pid, exited, () => exitedFlag, options.killTimeoutMs)
+          live.add(stop)
+          void Promise.all([exited, stdoutEnded]).then(([exit]) => {
+            live.delete(stop)
+            if (ended) return
+            if (interrupted) {
+              // What app-server mode reports for an interrupted turn.
+              deliver({
+                method: "turn/completed",
+                params: {
+                  threadId: translator.threadId() ?? "",
+                  turn: { id: spec.turnId, status: "interrupted", error: null, items: [] },
+                },
+              })
+              return
+            }
+            const how = exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`
+            const said = stderrTail.trim().split("\n").at(-1) ?? ""
+            handlers.onLost(`codex exec ended (${how}) before its turn did${said === "" ? "" : `: ${said}`}`)
+          })
+          return {
+            pid,
+            interrupt: () => {
+              interrupted = true
+              void stop()
+            },
+          } satisfies ExecTurn
+        },
+        catch: (error) => (error instanceof Error ? error : new Error(String(error))),
+      })
+
+    yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...live].map((stop) => stop()))))
+    return ExecAdapter.of({ startTurn })
+  })

@@ -1,0 +1,28 @@
+/**
+ * Signalling a child started in its own process group (`detached`), so a signal reaches everything
+ * it started too, and stopping it: SIGTERM, then SIGKILL if it is still alive after the kill timeout.
+ */
+
+export const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+/** SIGTERM to the group, SIGKILL after `killTimeoutMs`; resolves with the exit once it has happened. */
+export const stopGroup = async <Exit>(
+  pid: number,
+  exited: Promise<Exit>,
+  hasExited: () => boolean,
+  killTimeoutMs: number,
+): Promise<Exit> => {
+  if (hasExited()) return exited
+  signalGroup(pid, "SIGTERM")
+  const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), killTimeoutMs)
+  timer.unref()
+  const result = await exited
+  clearTimeout(timer)
+  return result
+}
