@@ -68,7 +68,7 @@ describe("codex exec --json with the built argv", () => {
       turnStatus: "completed",
       finalMessage: "Done: it printed.",
       commands: [{ exitCode: 0, status: "completed", outputTail: "from-exec\n" }],
-      tokenUsage: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) },
+      tokenUsage: { last: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } },
     })
 
     mock.enqueue({ kind: "text", deltas: ["second answer"] })

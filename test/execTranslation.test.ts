@@ -98,7 +98,15 @@ describe("exec lines as app-server events", () => {
       turnId: "exec-turn-1",
       turnStatus: "completed",
       finalMessage: "Hello there",
-      tokenUsage: { input_tokens: 24, output_tokens: 14 },
+      tokenUsage: {
+        last: {
+          totalTokens: 38,
+          inputTokens: 24,
+          cachedInputTokens: 0,
+          outputTokens: 14,
+          reasoningOutputTokens: 0,
+        },
+      },
       commands: [
         {
           itemId: "item_1",

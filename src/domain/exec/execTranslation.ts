@@ -70,6 +70,25 @@ export const appServerItemOf = (item: Record<string, unknown>): Record<string, u
   }
 }
 
+const count = (value: unknown): number => (typeof value === "number" ? value : 0)
+
+/**
+ * Exec's usage of its one turn (`input_tokens`, …) in the app-server's shape: the turn's usage is
+ * both the last and, for this process, the total.
+ */
+export const appServerTokenUsageOf = (usage: Record<string, unknown>): Record<string, unknown> => {
+  const input = count(usage.input_tokens)
+  const output = count(usage.output_tokens)
+  const breakdown = {
+    totalTokens: input + output,
+    inputTokens: input,
+    cachedInputTokens: count(usage.cached_input_tokens),
+    outputTokens: output,
+    reasoningOutputTokens: count(usage.reasoning_output_tokens),
+  }
+  return { total: breakdown, last: breakdown }
+}
+
 export const makeExecTranslator = (turnId: string): ExecTranslator => {
   let threadId: string | null = null
   const turnRef = () => ({ threadId: threadId ?? "", turnId })
@@ -126,7 +145,7 @@ export const makeExecTranslator = (turnId: string): ExecTranslator => {
         return notifications([
           {
             method: "thread/tokenUsage/updated",
-            params: { ...turnRef(), tokenUsage: asRecord(event.usage) },
+            params: { ...turnRef(), tokenUsage: appServerTokenUsageOf(asRecord(event.usage)) },
           },
           { method: "turn/completed", params: turn("completed") },
         ])
