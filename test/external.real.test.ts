@@ -6,9 +6,12 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Schema } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
+import { SmokeResult } from "../src/domain/status.ts"
 import { type AppServerProcess, spawnAppServer } from "../src/services/transport/appServerProcess.ts"
 import { connectWsTransport } from "../src/services/transport/wsTransport.ts"
+import { runCodexd } from "./support/cli.ts"
 import { makeCodexHome } from "./support/codexHome.ts"
 import { withDaemonServices } from "./support/daemonHarness.ts"
 import { freePort } from "./support/freePort.ts"
@@ -126,4 +129,35 @@ describe("external strategy (real codex behind ws://)", () => {
     expect(isAlive(server.pid)).toBe(true)
     ;(await connectWsTransport({ url: endpoint })).close()
   }, 90_000)
+
+  it("smokes an attached server: every check ok, the server left running", async () => {
+    const mock = await startMockResponsesApi()
+    cleanups.push(() => mock.close())
+    const home = makeCodexHome(`${mock.baseUrl}/v1`)
+    cleanups.push(home.cleanup)
+    const temp = makeTempDir("codexd-external-smoke-")
+    cleanups.push(temp.cleanup)
+    const port = await freePort()
+    const endpoint = `ws://127.0.0.1:${port}`
+    const server = await startExternalCodex(port, temp.path, home.env)
+    const run = await runCodexd(["smoke", "--json"], {
+      cwd: temp.path,
+      env: {
+        ...home.env,
+        CODEXD_API_BASE: "http://127.0.0.1:0",
+        CODEXD_CHILD_STRATEGY: "external",
+        CODEXD_SERVER_ENDPOINT: endpoint,
+      },
+    })
+    const result = Schema.decodeUnknownSync(SmokeResult)(JSON.parse(run.stdout))
+    expect(result.checks.filter((c) => c.status !== "ok")).toEqual([])
+    expect(run.exitCode).toBe(0)
+    expect(result.checks.find((c) => c.name === "child")?.detail).toContain(`attached to ${endpoint}`)
+    expect(result.snapshot?.daemon.child).toMatchObject({
+      strategy: "external",
+      status: "external",
+      pid: null,
+    })
+    expect(isAlive(server.pid)).toBe(true)
+  }, 60_000)
 })

@@ -77,6 +77,22 @@ describe("codexd smoke against the real codex", () => {
     expect(state.started).toBe(false)
   }, 60_000)
 
+  it("passes every check in exec mode, where codex runs as one codex exec per turn", async () => {
+    const before = mock.requests.length
+    const { run, result, verdicts, detail } = await smoke(homeFor(`${mock.baseUrl}/v1`), {
+      CODEXD_SERVER_MODE: "exec",
+    })
+    expect(verdicts).toEqual(Object.fromEntries(allChecks.map((name) => [name, "ok"])))
+    expect(run.exitCode).toBe(0)
+    expect(detail("child")).toMatch(/^exec mode: no long-lived child/)
+    expect(detail("initialize")).toMatch(/^codex exec can run: codex-cli 0\.169\.0/)
+    expect(detail("session")).toContain("its thread starts with its first run")
+    expect(mock.requests.length).toBe(before + 1)
+    expect(result.snapshot?.daemon.child).toMatchObject({ mode: "exec", status: "idle", pid: null })
+    const runs = result.snapshot?.runRegistry.runs ?? []
+    expect(runs.map((r) => [r.status, r.adapter])).toEqual([["completed", "exec"]])
+  }, 60_000)
+
   it("fails the turn with how to configure codex when the model cannot be reached", async () => {
     // Port 9 (discard) on loopback: nothing listens there.
     const { run, verdicts, detail } = await smoke(homeFor("http://127.0.0.1:9/v1"))

@@ -3,6 +3,14 @@ import type { StatusSnapshot } from "../domain/status.ts"
 import { readStatus } from "../services/statusSnapshot.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
+/** How codex is reached: the mode and strategy in a few words. */
+const childHow = (child: StatusSnapshot["daemon"]["child"]): string =>
+  child.mode === "exec"
+    ? "exec mode (one codex exec per run)"
+    : child.strategy === "external"
+      ? `attached to ${child.endpoint}`
+      : "spawned app-server"
+
 const render = (snapshot: StatusSnapshot, runningPid: number | null): string => {
   const { daemon, identity, sessionRegistry, runRegistry, recentEvents } = snapshot
   const child = daemon.child
@@ -11,7 +19,7 @@ const render = (snapshot: StatusSnapshot, runningPid: number | null): string => 
     runningPid !== null
       ? `codexd: running (pid ${runningPid}) since ${daemon.startedAt ?? "?"}, api ${daemon.apiBase ?? "none"}`
       : `codexd: not running${daemon.stoppedAt ? ` (stopped ${daemon.stoppedAt})` : ""}`,
-    `child:  ${child.status}${child.pid !== null ? ` pid ${child.pid}` : ""} [${child.machineState}]${child.userAgent ? ` ${child.userAgent}` : ""}, restarts ${child.restartCount}${child.lastError ? `, last error: ${child.lastError}` : ""}`,
+    `child:  ${child.status}${child.pid !== null ? ` pid ${child.pid}` : ""} [${child.machineState}]${child.userAgent ? ` ${child.userAgent}` : ""}, ${childHow(child)}, restarts ${child.restartCount}${child.lastError ? `, last error: ${child.lastError}` : ""}`,
     `daemon: ${identity.daemonId} on ${identity.nodeId}, state ${snapshot.config.paths.stateDir}`,
     `sessions: ${sessionRegistry.sessions.length} (${sessionRegistry.sessions.filter((s) => s.status === "active").length} active)   runs: ${runRegistry.runs.length} (${count("queued")} queued, ${count("running")} running, ${count("completed")} completed, ${count("failed")} failed)`,
     "recent events:",

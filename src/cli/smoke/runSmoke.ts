@@ -154,21 +154,18 @@ const checkThroughApi = async (
       record(name, failed("not checked: the daemon's status could not be read"))
     return null
   }
-  if (child.status === "running" || child.status === "external")
-    record(
-      "child",
-      ok(
-        child.status === "external"
-          ? `attached to ${child.endpoint} by ${whose}`
-          : `pid ${child.pid} (${child.machineState}) under ${whose}, ${child.restartCount} restarts`,
-      ),
-    )
-  else record("child", failed(`${child.status}${child.lastError ? `: ${child.lastError}` : ""}`))
+  record("child", childVerdict(child, whose))
   record(
     "initialize",
-    child.userAgent !== null
-      ? ok(`answered by ${child.userAgent}`)
-      : failed("the child has not answered initialize"),
+    child.userAgent === null
+      ? failed(
+          child.mode === "exec"
+            ? "codex did not answer its version probe"
+            : "the child has not answered initialize",
+        )
+      : ok(
+          child.mode === "exec" ? `codex exec can run: ${child.userAgent}` : `answered by ${child.userAgent}`,
+        ),
   )
 
   const stream = await watchStream(api).catch((error: Error) => error)
@@ -202,6 +199,23 @@ const checkThroughApi = async (
   return after.status === 200 ? (after.json as unknown as StatusSnapshot) : snapshot
 }
 
+/** The child check: a spawned child running, an external server attached, or exec mode's binary. */
+const childVerdict = (child: StatusSnapshot["daemon"]["child"], whose: string): Verdict => {
+  if (child.mode === "exec")
+    return child.lastError === null
+      ? ok(`exec mode: no long-lived child, one codex exec per run under ${whose}`)
+      : failed(`exec mode: ${child.lastError}`)
+  if (child.status === "external")
+    return child.machineState === "external.link.connected"
+      ? ok(`attached to ${child.endpoint} by ${whose}`)
+      : failed(
+          `${child.endpoint} not reachable (${child.machineState})${child.lastError ? `: ${child.lastError}` : ""}`,
+        )
+  return child.status === "running"
+    ? ok(`pid ${child.pid} (${child.machineState}) under ${whose}, ${child.restartCount} restarts`)
+    : failed(`${child.status}${child.lastError ? `: ${child.lastError}` : ""}`)
+}
+
 /** A smoke session, one turn in it, and the session closed again. */
 const smokeTurn = async (
   api: ApiConnection,
@@ -222,7 +236,14 @@ const smokeTurn = async (
     return { sessionId: null, runId: null, runEnded: false }
   }
   const sessionId = String(created.json.sessionId)
-  record("session", ok(`${sessionId} on thread ${String(created.json.threadId)}`))
+  const threadId = created.json.threadId
+  // Exec mode: the session's thread is started by its first run.
+  record(
+    "session",
+    ok(
+      `${sessionId} ${threadId == null ? "(its thread starts with its first run)" : `on thread ${String(threadId)}`}`,
+    ),
+  )
   try {
     const submitted = await api.call("POST", "/v1/runs", { prompt: SMOKE_PROMPT, sessionId })
     if (submitted.status !== 202) {
