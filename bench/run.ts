@@ -5,6 +5,7 @@
 import { appServerClientBench } from "./appServerClient.bench.ts"
 import { daemonBench } from "./daemon.bench.ts"
 import { eventLogBench } from "./eventLog.bench.ts"
+import { execBench } from "./exec.bench.ts"
 import { relayBench } from "./relay.bench.ts"
 import { runsBench } from "./runs.bench.ts"
 import { storeBench } from "./store.bench.ts"
@@ -16,6 +17,7 @@ const benches: ReadonlyArray<[string, () => Promise<void>]> = [
   ["daemon", daemonBench],
   ["runs", runsBench],
   ["relay", relayBench],
+  ["exec", execBench],
 ]
 
 const filter = process.argv[2]?.toLowerCase()
