@@ -3,7 +3,7 @@
  * (`codex app-server --listen ws://127.0.0.1:PORT`), offline against the loopback model mock:
  * attach, run, lose the server under a turn, reconnect when it is back, resume the session's thread.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Schema } from "effect"
@@ -26,18 +26,27 @@ afterEach(async () => {
 })
 
 /** Someone else's codex app-server on `port`, once it accepts connections. */
-const startExternalCodex = async (port: number, cwd: string, env: Record<string, string>) => {
+const startExternalCodex = async (
+  port: number,
+  cwd: string,
+  env: Record<string, string>,
+  tokenFile?: string,
+) => {
+  const auth = tokenFile === undefined ? [] : ["--ws-auth", "capability-token", "--ws-token-file", tokenFile]
   const server: AppServerProcess = spawnAppServer({
     command: codexBinary(),
-    args: ["app-server", "--listen", `ws://127.0.0.1:${port}`],
+    args: ["app-server", "--listen", `ws://127.0.0.1:${port}`, ...auth],
     cwd,
     env: { ...process.env, ...env },
   })
   cleanups.push(async () => void (await server.stop(2_000)))
+  const token = tokenFile === undefined ? undefined : readFileSync(tokenFile, "utf8").trim()
   const until = Date.now() + 20_000
   for (;;) {
     try {
-      ;(await connectWsTransport({ url: `ws://127.0.0.1:${port}` })).close()
+      ;(
+        await connectWsTransport({ url: `ws://127.0.0.1:${port}`, ...(token === undefined ? {} : { token }) })
+      ).close()
       return server
     } catch (error) {
       if (Date.now() > until) throw error
@@ -159,5 +168,36 @@ describe("external strategy (real codex behind ws://)", () => {
       pid: null,
     })
     expect(isAlive(server.pid)).toBe(true)
+  }, 60_000)
+
+  it("attaches to a server started with --ws-auth capability-token only with its token", async () => {
+    const temp = makeTempDir("codexd-external-token-")
+    cleanups.push(temp.cleanup)
+    const home = makeCodexHome("http://127.0.0.1:9/v1")
+    cleanups.push(home.cleanup)
+    const tokenFile = join(temp.path, "ws-token")
+    writeFileSync(tokenFile, `capability-${process.pid}-${Date.now()}\n`, { mode: 0o600 })
+    const port = await freePort()
+    const endpoint = `ws://127.0.0.1:${port}`
+    await startExternalCodex(port, temp.path, home.env, tokenFile)
+
+    // Without the token the server refuses every attempt; codexd keeps trying and says why.
+    await withDaemonServices(
+      configFor(join(temp.path, "without"), { childStrategy: "external", endpoint }),
+      async (d) => {
+        await waitUntil(() => d.supervisor.childState().restartCount >= 2, 20_000, "refused attempts")
+        expect(d.supervisor.client()).toBeNull()
+        expect(d.supervisor.childState().lastError).toBe(
+          "the server refused the connection (HTTP 401): the server wants a token (CODEXD_SERVER_TOKEN_FILE)",
+        )
+      },
+    )
+    await withDaemonServices(
+      configFor(join(temp.path, "with"), { childStrategy: "external", endpoint, serverTokenFile: tokenFile }),
+      async (d) => {
+        await waitUntil(() => d.supervisor.client() !== null, 20_000, "attached with the token")
+        expect(d.supervisor.childState().userAgent).toContain("0.169.0")
+      },
+    )
   }, 60_000)
 })

@@ -1,7 +1,9 @@
 /**
  * A Transport over an external app-server's WebSocket endpoint (`codex app-server --listen ws://…`),
- * which carries one JSON message per text frame. Uses Node's built-in WebSocket client.
+ * which carries one JSON message per text frame. Uses the `ws` client, which (unlike the built-in
+ * WebSocket) tells why a handshake was refused, e.g. the 401 of a server that wants a token.
  */
+import { WebSocket } from "ws"
 import { type Transport, TransportClosedError, type TransportHandlers } from "./Transport.ts"
 
 export interface WsTransportOptions {
@@ -16,7 +18,7 @@ export const connectWsTransport = (options: WsTransportOptions): Promise<Transpo
   new Promise((resolve, reject) => {
     const socket = new WebSocket(
       options.url,
-      options.token === undefined ? undefined : { headers: { Authorization: `Bearer ${options.token}` } },
+      options.token === undefined ? {} : { headers: { Authorization: `Bearer ${options.token}` } },
     )
     let handlers: TransportHandlers | null = null
     const early: Array<string> = []
@@ -30,7 +32,18 @@ export const connectWsTransport = (options: WsTransportOptions): Promise<Transpo
       handlers?.onClose(closed)
     }
 
-    socket.addEventListener("open", () => {
+    socket.on("unexpected-response", (request, response) => {
+      const status = response.statusCode ?? 0
+      const hint =
+        status === 401 || status === 403
+          ? options.token === undefined
+            ? ": the server wants a token (CODEXD_SERVER_TOKEN_FILE)"
+            : ": the server refused the token"
+          : ""
+      finish(`the server refused the connection (HTTP ${status})${hint}`)
+      request.destroy()
+    })
+    socket.on("open", () => {
       opened = true
       resolve({
         describe: options.url,
@@ -48,9 +61,10 @@ export const connectWsTransport = (options: WsTransportOptions): Promise<Transpo
         close: () => socket.close(),
       })
     })
-    socket.addEventListener("message", (event: MessageEvent) => {
-      const text =
-        typeof event.data === "string" ? event.data : Buffer.from(event.data as ArrayBuffer).toString("utf8")
+    socket.on("message", (data: Buffer | ArrayBuffer | Array<Buffer>) => {
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString("utf8")
+        : Buffer.from(data as ArrayBuffer).toString("utf8")
       // A frame may hold several newline-separated messages; each is one line.
       for (const line of text.split("\n")) {
         if (line.trim() === "") continue
@@ -59,8 +73,8 @@ export const connectWsTransport = (options: WsTransportOptions): Promise<Transpo
         else handlers.onLine(line)
       }
     })
-    socket.addEventListener("close", (event: CloseEvent) =>
-      finish(`connection closed (code ${event.code}${event.reason ? `: ${event.reason}` : ""})`),
+    socket.on("close", (code: number, reason: Buffer) =>
+      finish(`connection closed (code ${code}${reason.length > 0 ? `: ${reason.toString("utf8")}` : ""})`),
     )
-    socket.addEventListener("error", () => finish("connection failed"))
+    socket.on("error", (error: Error) => finish(`connection failed: ${error.message}`))
   })
