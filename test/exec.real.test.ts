@@ -4,46 +4,22 @@
  * and a session whose second run resumes its exec thread.
  */
 import { readdirSync, readFileSync } from "node:fs"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import type { SettingKey } from "../src/config.ts"
 import type { RunRecord } from "../src/domain/run.ts"
-import { makeCodexHome } from "./support/codexHome.ts"
 import { withDaemonServices } from "./support/daemonHarness.ts"
-import { type MockResponsesApi, startMockResponsesApi } from "./support/mockResponsesApi.ts"
-import { codexBinary } from "./support/realCodex.ts"
+import type { MockResponsesApi } from "./support/mockResponsesApi.ts"
+import { useModelInEnv } from "./support/modelInEnv.ts"
 import { waitUntil } from "./support/supervisorHarness.ts"
-import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
+const model = useModelInEnv()
 let mock: MockResponsesApi
-let home: ReturnType<typeof makeCodexHome>
-const saved: Record<string, string | undefined> = {}
-const temps: Array<() => void> = []
-
-beforeAll(async () => {
-  mock = await startMockResponsesApi()
-  home = makeCodexHome(`${mock.baseUrl}/v1`)
-  // codex exec inherits the daemon's environment, as in production.
-  for (const [key, value] of Object.entries(home.env)) {
-    saved[key] = process.env[key]
-    process.env[key] = value
-  }
+beforeAll(() => {
+  mock = model.mock()
 })
 
-afterAll(async () => {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key]
-    else process.env[key] = value
-  }
-  for (const cleanup of temps) cleanup()
-  home.cleanup()
-  await mock.close()
-})
-
-const execDaemon = (flags: Partial<Record<SettingKey, string>> = {}) => {
-  const temp = makeTempDir("codexd-exec-mode-")
-  temps.push(temp.cleanup)
-  return configFor(temp.path, { mode: "exec", childCommand: codexBinary(), ...flags })
-}
+const execDaemon = (flags: Partial<Record<SettingKey, string>> = {}) =>
+  model.realConfig("codexd-exec-mode-", { mode: "exec", ...flags })
 
 const result = (run: RunRecord) => run.result as Record<string, unknown>
 

@@ -2,45 +2,21 @@
  * Sessions and runs through the daemon's services supervising the real pinned codex, offline,
  * against the loopback model mock.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import type { SettingKey } from "../src/config.ts"
 import type { RunRecord } from "../src/domain/run.ts"
-import { makeCodexHome } from "./support/codexHome.ts"
 import { withDaemonServices } from "./support/daemonHarness.ts"
-import { type MockResponsesApi, startMockResponsesApi } from "./support/mockResponsesApi.ts"
-import { codexBinary } from "./support/realCodex.ts"
-import { configFor, makeTempDir } from "./support/tempConfig.ts"
+import type { MockResponsesApi } from "./support/mockResponsesApi.ts"
+import { useModelInEnv } from "./support/modelInEnv.ts"
 
+const model = useModelInEnv()
 let mock: MockResponsesApi
-let home: ReturnType<typeof makeCodexHome>
-const saved: Record<string, string | undefined> = {}
-const temps: Array<() => void> = []
-
-beforeAll(async () => {
-  mock = await startMockResponsesApi()
-  home = makeCodexHome(`${mock.baseUrl}/v1`)
-  // The child inherits the daemon's environment, as in production.
-  for (const [key, value] of Object.entries(home.env)) {
-    saved[key] = process.env[key]
-    process.env[key] = value
-  }
+beforeAll(() => {
+  mock = model.mock()
 })
 
-afterAll(async () => {
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key]
-    else process.env[key] = value
-  }
-  for (const cleanup of temps) cleanup()
-  home.cleanup()
-  await mock.close()
-})
-
-const realDaemon = (flags: Partial<Record<SettingKey, string>> = {}) => {
-  const temp = makeTempDir("codexd-runs-real-")
-  temps.push(temp.cleanup)
-  return configFor(temp.path, { childCommand: codexBinary(), childArgs: '["app-server"]', ...flags })
-}
+const realDaemon = (flags: Partial<Record<SettingKey, string>> = {}) =>
+  model.realConfig("codexd-runs-real-", { ...flags })
 
 const result = (run: RunRecord) => run.result as Record<string, unknown>
 const activeState = "running.active"

@@ -5,14 +5,12 @@
  * closes the connection. The server itself is never signalled: it is not ours.
  */
 import { readFileSync } from "node:fs"
-import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
 import { fromCallback } from "xstate"
 import type { AppServerConnectionInput, ChildMachineEvent } from "../../machines/childMachine.ts"
 import { makeAppServerClient } from "../AppServerClient.ts"
 import { type Transport, TransportClosedError } from "../transport/Transport.ts"
 import { connectWsTransport } from "../transport/wsTransport.ts"
-import { type Attachment, type ChildActorOptions, eventTime } from "./attachment.ts"
+import { type Attachment, type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
 
 export interface AppServerConnectionActorOptions extends ChildActorOptions {
   /** The capability token of a server started with `--ws-auth capability-token`; read at each attempt. */
@@ -59,17 +57,17 @@ export const appServerConnectionActor = (options: AppServerConnectionActorOption
         const client = makeAppServerClient(opened, options.clientOptions)
         let initError: string | null = null
         void client.closed.then((closed) => dropped(initError ?? closed.reason))
-        void Effect.runPromise(Effect.result(client.initialize)).then((outcome) => {
-          if (ended) return
-          if (Result.isSuccess(outcome)) {
-            attachment.client = client
-            sendBack({ type: "CHILD.READY", userAgent: outcome.success.userAgent, at: eventTime().at })
-          } else if (outcome.failure._tag !== "TransportClosedError") {
+        handshake(
+          client,
+          attachment,
+          sendBack,
+          () => ended,
+          (reason) => {
             // Reachable but refusing the handshake: drop this connection and try again later.
-            initError = `initialize failed: ${outcome.failure.message}`
+            initError = reason
             opened.close()
-          }
-        })
+          },
+        )
       },
       (error: unknown) =>
         dropped(

@@ -2,6 +2,9 @@
  * The app-server a child actor reached: one per spawned process or external connection. Its client is
  * set once `initialize` was answered; the Supervisor hands out the client of the newest attachment.
  */
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type { ChildMachineEvent } from "../../machines/childMachine.ts"
 import type { AppServerClient, AppServerClientOptions } from "../AppServerClient.ts"
 
 export interface Attachment {
@@ -25,4 +28,27 @@ export interface ChildActorOptions extends AttachmentSink {
 export const eventTime = () => {
   const at = new Date()
   return { at: at.toISOString(), atMs: at.getTime() }
+}
+
+/**
+ * The readiness gate: `initialize`, then the client is the attachment's and the machine hears READY.
+ * A peer that answers the handshake with an error is unusable: `refused` gets why (the transport's own
+ * end is reported by whoever watches it).
+ */
+export const handshake = (
+  client: AppServerClient,
+  attachment: Attachment,
+  sendBack: (event: ChildMachineEvent) => void,
+  isEnded: () => boolean,
+  refused: (reason: string) => void,
+): void => {
+  void Effect.runPromise(Effect.result(client.initialize)).then((outcome) => {
+    if (isEnded()) return
+    if (Result.isSuccess(outcome)) {
+      attachment.client = client
+      sendBack({ type: "CHILD.READY", userAgent: outcome.success.userAgent, at: eventTime().at })
+    } else if (outcome.failure._tag !== "TransportClosedError") {
+      refused(`initialize failed: ${outcome.failure.message}`)
+    }
+  })
 }

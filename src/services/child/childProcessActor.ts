@@ -3,13 +3,11 @@
  * Reports the spawn, the readiness gate (initialize answered) and the exit; its cleanup stops the
  * process (SIGTERM to the group, SIGKILL after the kill timeout).
  */
-import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
 import { fromCallback } from "xstate"
 import type { ChildMachineEvent, ChildProcessInput } from "../../machines/childMachine.ts"
 import { makeAppServerClient } from "../AppServerClient.ts"
 import { type AppServerProcess, spawnAppServer } from "../transport/appServerProcess.ts"
-import { type Attachment, type ChildActorOptions, eventTime } from "./attachment.ts"
+import { type Attachment, type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
 
 export interface ChildProcessActorOptions extends ChildActorOptions {
   readonly stderrPath: string
@@ -40,17 +38,17 @@ export const childProcessActor = (options: ChildProcessActorOptions) =>
     options.live.add(proc)
     sendBack({ type: "CHILD.SPAWNED", pid: proc.pid, ...eventTime() })
     const client = makeAppServerClient(proc.transport, options.clientOptions)
-    void Effect.runPromise(Effect.result(client.initialize)).then((outcome) => {
-      if (ended) return
-      if (Result.isSuccess(outcome)) {
-        attachment.client = client
-        sendBack({ type: "CHILD.READY", userAgent: outcome.success.userAgent, at: eventTime().at })
-      } else if (outcome.failure._tag !== "TransportClosedError") {
-        // Alive but refusing the handshake: unusable. Kill it; its exit reports why.
-        initError = `initialize failed: ${outcome.failure.message}`
+    handshake(
+      client,
+      attachment,
+      sendBack,
+      () => ended,
+      (reason) => {
+        // Alive but refusing the handshake: kill it; its exit reports why.
+        initError = reason
         proc.signal("SIGKILL")
-      }
-    })
+      },
+    )
     void proc.exited.then(({ exitCode, signal }) => {
       options.live.delete(proc)
       options.detach(attachment)
