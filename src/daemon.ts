@@ -21,6 +21,7 @@ import { Sessions } from "./services/Sessions.ts"
 import { acquireLock, LockHeldError } from "./services/StateLock.ts"
 import { Store, type StoreError } from "./services/Store.ts"
 import { defaultSupervisorOptions, Supervisor, type SupervisorOptions } from "./services/Supervisor.ts"
+import { describeChild } from "./services/statusSnapshot.ts"
 
 export interface FoundationOptions {
   readonly eventLog?: EventLogOptions
@@ -83,14 +84,6 @@ export type DaemonOutcome =
   | { readonly _tag: "Stopped" }
   | { readonly _tag: "LockHeld"; readonly error: LockHeldError }
   | { readonly _tag: "ChildFailed"; readonly reason: string }
-
-const describeChild = (child: ManagedChildState): string => {
-  if (child.mode === "exec") return `exec mode (${child.userAgent ?? "codex"}, one codex exec per run)`
-  if (child.status !== "external") return `child pid ${child.pid ?? "none"} (${child.status})`
-  return child.machineState === "external.link.connected"
-    ? `attached to ${child.endpoint}`
-    : `attaching to ${child.endpoint} (not reachable yet: ${child.lastError ?? "no answer"}; retrying)`
-}
 
 /** Resolves when SIGINT or SIGTERM arrives (or `stopSignal` is aborted). */
 const awaitStopSignal = (stopSignal?: AbortSignal) =>

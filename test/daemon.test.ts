@@ -120,6 +120,29 @@ describe("codexd daemon (real processes, fake app-server)", () => {
     expect(started.stderr).toMatch(/could not be started/)
   })
 
+  it("--detach in exec mode is ready once the binary told its version, and exits 1 when it cannot", async () => {
+    const { cli } = setup()
+    // Any binary that answers `--version` will do for the start: here, node itself.
+    const started = await cli(["start", "--detach", "--server-mode", "exec"])
+    expect(started.exitCode).toBe(0)
+    expect(started.stdout).toContain(`exec mode (${process.version}, one codex exec per run)`)
+    const status = JSON.parse((await cli(["status", "--json"])).stdout)
+    cleanups.push(() => {
+      if (isProcessAlive(status.daemon.pid)) process.kill(status.daemon.pid, "SIGKILL")
+    })
+    expect(status.daemon.child).toMatchObject({
+      mode: "exec",
+      status: "idle",
+      machineState: "exec",
+      pid: null,
+    })
+    expect((await cli(["stop"])).exitCode).toBe(0)
+
+    const broken = await cli(["start", "--detach", "--server-mode", "exec", "--child-command", "/bin/false"])
+    expect(broken.exitCode).toBe(1)
+    expect(broken.stderr).toMatch(/codex cannot run in exec mode: \/bin\/false --version failed/)
+  })
+
   it("--inspect serves the Stately inspector relay on loopback with the machine's events, and stops it", async () => {
     const { daemon } = setup()
     const port = await freePort()

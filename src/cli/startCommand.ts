@@ -7,9 +7,10 @@ import { spawn } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ResolvedConfig } from "../domain/config.ts"
+import { isChildSettled } from "../machines/childMachine.ts"
 import { lockHolder } from "../services/StateLock.ts"
 import { isProcessAlive } from "../services/staleChild.ts"
-import { readStatus } from "../services/statusSnapshot.ts"
+import { describeChild, readStatus } from "../services/statusSnapshot.ts"
 import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
 
 /** Kept here rather than imported from the inspector, so `codexd help` does not load the daemon. */
@@ -62,14 +63,16 @@ const startDetached = async (
     if (lockHolder(config.paths.lockPath) !== pid) continue
     const { snapshot } = await readStatus(config)
     const daemon = snapshot?.daemon
-    if (daemon?.pid === pid && daemon.started && ["running", "external"].includes(daemon.child.status)) {
+    // Settled and not given up: a daemon whose child failed exits, and is seen above.
+    const settled = daemon !== undefined && isChildSettled(daemon.child) && daemon.child.status !== "failed"
+    if (daemon?.pid === pid && daemon.started && settled) {
       if (json)
         io.out(
           `${JSON.stringify({ ready: true, pid, childPid: daemon.child.pid, apiBase: daemon.apiBase })}\n`,
         )
       else
         io.out(
-          `codexd ready: pid ${pid}, child pid ${daemon.child.pid ?? "none"}, api ${daemon.apiBase ?? "none"} (detached; logs in ${config.paths.logsDir})\n`,
+          `codexd ready: pid ${pid}, ${describeChild(daemon.child)}, api ${daemon.apiBase ?? "none"} (detached; logs in ${config.paths.logsDir})\n`,
         )
       return ExitCode.ok
     }

@@ -117,6 +117,24 @@ export const childStatusOf = (machineState: string): ManagedChildStatus => {
   }
 }
 
+const SETTLED_MACHINE_STATES = new Set([
+  "alive.running",
+  "failed",
+  "stopped",
+  // An attached server settles once it answered, or once the first attempt failed.
+  "external.link.connected",
+  "external.reconnecting",
+])
+
+/** The child got as far as it will by itself: running, attached, given up, or (exec mode) probed. */
+export const isChildSettled = (child: {
+  readonly machineState: string
+  readonly userAgent: string | null
+  readonly lastError: string | null
+}): boolean =>
+  SETTLED_MACHINE_STATES.has(child.machineState) ||
+  (child.machineState === "exec" && (child.userAgent !== null || child.lastError !== null))
+
 /** The default backoff: 250 ms × 2^failures, capped at 30 s. The Supervisor adds jitter. */
 export const backoffMs = (consecutiveFailures: number): number =>
   Math.min(30_000, 250 * 2 ** Math.max(0, consecutiveFailures - 1))

@@ -16,7 +16,7 @@ import { type Actor, createActor, type InspectionEvent } from "xstate"
 import { CodexdConfig } from "../config.ts"
 import type { ServerRequestHandler } from "../domain/appServer/serverRequests.ts"
 import type { ManagedChildState, ManagedChildStatus } from "../domain/daemon.ts"
-import { backoffMs, childMachine, childStatusOf } from "../machines/childMachine.ts"
+import { backoffMs, childMachine, childStatusOf, isChildSettled } from "../machines/childMachine.ts"
 import { stateName } from "../machines/stateName.ts"
 import type { AppServerClient } from "./AppServerClient.ts"
 import { appServerConnectionActor } from "./child/appServerConnectionActor.ts"
@@ -224,7 +224,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
     const settled = Effect.gen(function* () {
       const done = yield* Deferred.make<ManagedChildStatus>()
       const check = (state: ManagedChildState) => {
-        if (isSettled(state)) Deferred.doneUnsafe(done, Effect.succeed(state.status))
+        if (isChildSettled(state)) Deferred.doneUnsafe(done, Effect.succeed(state.status))
       }
       const stop = (() => {
         listeners.add(check)
@@ -260,20 +260,6 @@ const makeSupervisor = (options: SupervisorOptions) =>
       },
     })
   })
-
-const SETTLED_MACHINE_STATES = new Set([
-  "alive.running",
-  "failed",
-  "stopped",
-  // An attached server settles once it answered, or once the first attempt failed.
-  "external.link.connected",
-  "external.reconnecting",
-])
-
-/** The child got as far as it will by itself: running, attached, given up, or (exec mode) probed. */
-const isSettled = (state: ManagedChildState): boolean =>
-  SETTLED_MACHINE_STATES.has(state.machineState) ||
-  (state.machineState === "exec" && (state.userAgent !== null || state.lastError !== null))
 
 const exitMessage = (child: ManagedChildState): string => {
   const why = child.lastError ? `: ${child.lastError}` : ""

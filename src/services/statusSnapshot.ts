@@ -77,3 +77,12 @@ export const readStatus = (config: ResolvedConfig): Promise<StatusReading> =>
       Effect.provide(Store.layer({ readOnly: true }).pipe(Layer.provide(CodexdConfig.layerOf(config)))),
     ),
   )
+
+/** The child in a few words, for the line that says the daemon is ready. */
+export const describeChild = (child: ManagedChildState): string => {
+  if (child.mode === "exec") return `exec mode (${child.userAgent ?? "codex"}, one codex exec per run)`
+  if (child.status !== "external") return `child pid ${child.pid ?? "none"} (${child.status})`
+  return child.machineState === "external.link.connected"
+    ? `attached to ${child.endpoint}`
+    : `attaching to ${child.endpoint} (not reachable yet: ${child.lastError ?? "no answer"}; retrying)`
+}
