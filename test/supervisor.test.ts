@@ -55,8 +55,17 @@ describe("Supervisor with the fake app-server", () => {
           waitUntil(() => persistedChild(h).status === "running", 5_000, "persisted running"),
         )
         expect(persistedChild(h).pid).toBe(pid)
-        const events = (yield* (yield* EventLog).recent).events.filter((e) => e.type === "child.state")
-        expect(events.map((e) => e.detail?.state)).toEqual(
+        // The state is saved before its event is published: wait for the event too.
+        const eventLog = yield* EventLog
+        const announced = () => Effect.runSync(eventLog.recent).events.filter((e) => e.type === "child.state")
+        yield* Effect.promise(() =>
+          waitUntil(
+            () => announced().some((e) => e.detail?.state === "alive.running"),
+            5_000,
+            "the running state announced",
+          ),
+        )
+        expect(announced().map((e) => e.detail?.state)).toEqual(
           expect.arrayContaining(["alive.starting", "alive.running"]),
         )
         yield* supervisor.stop
