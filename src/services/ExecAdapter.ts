@@ -18,7 +18,7 @@ import { makeExecTranslator, type Notification } from "../domain/exec/execTransl
 import { EventLog } from "./EventLog.ts"
 import { redactText } from "./redact.ts"
 import { LineSplitter } from "./transport/lineSplitter.ts"
-import { stopGroup } from "./transport/processGroup.ts"
+import { processGroupOptions, stopGroup } from "./transport/processGroup.ts"
 
 export interface ExecTurnSpec extends Omit<ExecRunSpec, "skipGitRepoCheck"> {
   /** The id the turn's events carry: exec has no turn ids of its own. */
@@ -78,11 +78,7 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
               stdin: "ignore",
               stdout: "pipe",
               stderr: "pipe",
-              buffer: false,
-              reject: false,
-              detached: true,
-              cleanup: true,
-              encoding: "buffer",
+              ...processGroupOptions,
             },
           )
           const pid = child.pid
@@ -115,7 +111,15 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
                 }),
               )
             },
-            onOversizedLine: () => undefined,
+            onOversizedLine: (bytes) =>
+              publish(
+                eventLog.publish({
+                  level: "warn",
+                  type: "child.malformed",
+                  message: `codex exec wrote a line of ${bytes} bytes, too large to read; skipped`,
+                  detail: { reason: "oversized", length: bytes },
+                }),
+              ),
           })
           const stdoutEnded = new Promise<void>((resolve) => {
             child.stdout.on("data", (chunk: Buffer) => splitter.push(chunk))

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CodexdConfig } from "../config.ts"
 import type { ThreadStartParams } from "../domain/appServer/protocol.ts"
+import type { EventInput } from "../domain/event.ts"
 import type { SessionId } from "../domain/ids.ts"
 import { newSessionRecord, type SessionRecord, type SessionSpec } from "../domain/session.ts"
 import type { AppServerClient } from "./AppServerClient.ts"
@@ -71,6 +72,34 @@ export class Sessions extends Context.Service<
         }
         const nowIso = () => new Date().toISOString()
 
+        /** The event of a session landing on `threadId`: its first thread, the same one again, or another. */
+        const threadEvent = (
+          sessionId: SessionId,
+          threadId: string,
+          previous: string | null,
+          whyReplaced = "",
+        ): EventInput => {
+          const ids = { sessionId, threadId }
+          if (previous === null)
+            return {
+              type: "session.thread.started",
+              message: `session ${sessionId} on thread ${threadId}`,
+              detail: ids,
+            }
+          if (previous === threadId)
+            return {
+              type: "session.thread.resumed",
+              message: `session ${sessionId} resumed thread ${threadId}`,
+              detail: ids,
+            }
+          return {
+            level: "warn",
+            type: "session.thread.replaced",
+            message: `session ${sessionId} moved from thread ${previous}${whyReplaced} to ${threadId}`,
+            detail: { ...ids, previousThreadId: previous },
+          }
+        }
+
         const find = (sessionId: SessionId) =>
           Effect.flatMap(store.sessions, (registry) => {
             const session = registry.sessions.find((s) => s.sessionId === sessionId)
@@ -117,21 +146,7 @@ export class Sessions extends Context.Service<
               model: s.model ?? started.model ?? null,
               modelProvider: s.modelProvider ?? started.modelProvider ?? null,
             }))
-            const ids = { sessionId: session.sessionId, threadId }
-            yield* events.publish(
-              replacing === null
-                ? {
-                    type: "session.thread.started",
-                    message: `session ${session.sessionId} on thread ${threadId}`,
-                    detail: ids,
-                  }
-                : {
-                    level: "warn",
-                    type: "session.thread.replaced",
-                    message: `session ${session.sessionId} moved from thread ${replacing} (unknown to codex) to ${threadId}`,
-                    detail: { ...ids, previousThreadId: replacing },
-                  },
-            )
+            yield* events.publish(threadEvent(session.sessionId, threadId, replacing, " (unknown to codex)"))
             return threadId
           })
 
@@ -140,11 +155,7 @@ export class Sessions extends Context.Service<
             yield* client.threadResume({ ...threadParams(session), threadId, excludeTurns: true })
             attachedOn(client).add(session.sessionId)
             yield* update(session.sessionId, (s) => ({ ...s, childPid: supervisor.childState().pid }))
-            yield* events.publish({
-              type: "session.thread.resumed",
-              message: `session ${session.sessionId} resumed thread ${threadId}`,
-              detail: { sessionId: session.sessionId, threadId },
-            })
+            yield* events.publish(threadEvent(session.sessionId, threadId, threadId))
             return threadId
           })
 
@@ -235,27 +246,7 @@ export class Sessions extends Context.Service<
               Effect.gen(function* () {
                 const session = yield* find(sessionId)
                 if (session.threadId !== threadId) yield* update(sessionId, (s) => ({ ...s, threadId }))
-                const ids = { sessionId, threadId }
-                yield* events.publish(
-                  session.threadId === null
-                    ? {
-                        type: "session.thread.started",
-                        message: `session ${sessionId} on thread ${threadId}`,
-                        detail: ids,
-                      }
-                    : session.threadId === threadId
-                      ? {
-                          type: "session.thread.resumed",
-                          message: `session ${sessionId} resumed thread ${threadId}`,
-                          detail: ids,
-                        }
-                      : {
-                          level: "warn",
-                          type: "session.thread.replaced",
-                          message: `session ${sessionId} moved from thread ${session.threadId} to ${threadId}`,
-                          detail: { ...ids, previousThreadId: session.threadId },
-                        },
-                )
+                yield* events.publish(threadEvent(sessionId, threadId, session.threadId))
               }),
             ),
           turnStarted: (sessionId, turnId) =>

@@ -224,13 +224,14 @@ export class LiveRun {
         },
         {
           onEvent: (event) => {
-            if (event.type === "thread.started" && event.thread.id !== this.threadId) {
+            if (event.type === "thread.started") {
               const threadId = event.thread.id
-              this.adoptThread(threadId)
-              void this.save((r) => ({ ...r, threadId }))
+              if (threadId !== this.threadId) {
+                this.adoptThread(threadId)
+                void this.save((r) => ({ ...r, threadId }))
+              }
+              void runEffect(sessions.execThreadStarted(this.sessionId, threadId))
             }
-            if (event.type === "thread.started")
-              void runEffect(sessions.execThreadStarted(this.sessionId, event.thread.id))
             this.handle(event)
           },
           onLost: (reason) => this.send({ type: "CHILD.EXITED", reason }),

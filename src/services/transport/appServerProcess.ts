@@ -5,7 +5,7 @@
  * Killing is SIGTERM to the group, then SIGKILL after `killTimeoutMs` if it is still alive.
  */
 import { execa } from "execa"
-import { signalGroup, stopGroup } from "./processGroup.ts"
+import { processGroupOptions, signalGroup, stopGroup } from "./processGroup.ts"
 import { type ChildExit, stdioTransport } from "./stdioTransport.ts"
 import type { Transport } from "./Transport.ts"
 
@@ -41,11 +41,7 @@ export const spawnAppServer = (options: AppServerProcessOptions): AppServerProce
     stdin: "pipe",
     stdout: "pipe",
     stderr: options.stderrPath === undefined ? "ignore" : { file: options.stderrPath, append: true },
-    buffer: false,
-    reject: false,
-    detached: true,
-    cleanup: true,
-    encoding: "buffer",
+    ...processGroupOptions,
   })
   const pid = child.pid
   if (pid === undefined || child.stdout === null || child.stdin === null) {

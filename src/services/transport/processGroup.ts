@@ -3,6 +3,18 @@
  * it started too, and stopping it: SIGTERM, then SIGKILL if it is still alive after the kill timeout.
  */
 
+/**
+ * The execa options of a supervised child: its own process group (so signals reach what it started),
+ * killed if the daemon exits normally, streamed rather than buffered, and never a thrown exit.
+ */
+export const processGroupOptions = {
+  detached: true,
+  cleanup: true,
+  buffer: false,
+  reject: false,
+  encoding: "buffer",
+} as const
+
 export const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
   try {
     process.kill(-pid, signal)
