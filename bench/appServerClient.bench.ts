@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process"
 import { Effect } from "effect"
-import { makeAppServerClient } from "../src/services/AppServerClient.ts"
+import { makeAppServerClient } from "../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../src/services/transport/appServerProcess.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
 import { clientInfo, fakeAppServerPath } from "../test/support/fakePeer.ts"

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process"
 import { Effect, Layer } from "effect"
 import { foundationLayer } from "../src/daemon.ts"
-import { Supervisor } from "../src/services/Supervisor.ts"
+import { Supervisor } from "../src/services/supervisor/Supervisor.ts"
 import { codexdBin } from "../test/support/cli.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
 import { startDaemonProcess } from "../test/support/daemonProcess.ts"

@@ -6,7 +6,7 @@ import { createWriteStream } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { foundationLayer } from "../src/daemon.ts"
-import { EventLog } from "../src/services/EventLog.ts"
+import { EventLog } from "../src/services/events/EventLog.ts"
 import { configFor } from "../test/support/tempConfig.ts"
 import { report, tempDir } from "./harness.ts"
 

@@ -9,19 +9,23 @@ import packageJson from "../package.json" with { type: "json" }
 import { CodexdConfig } from "./config.ts"
 import type { ResolvedConfig } from "./domain/config.ts"
 import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
-import { Approvals } from "./services/Approvals.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
-import { EventLog, type EventLogOptions } from "./services/EventLog.ts"
-import { ExecAdapter } from "./services/ExecAdapter.ts"
-import { startInspector } from "./services/Inspector.ts"
-import { startLocalApi } from "./services/LocalApi.ts"
-import { fileLoggingLayer, openPinoFile } from "./services/Logging.ts"
-import { defaultRunsOptions, Runs, type RunsOptions } from "./services/Runs.ts"
-import { Sessions } from "./services/Sessions.ts"
-import { acquireLock, LockHeldError } from "./services/StateLock.ts"
-import { Store, type StoreError } from "./services/Store.ts"
-import { defaultSupervisorOptions, Supervisor, type SupervisorOptions } from "./services/Supervisor.ts"
-import { describeChild } from "./services/statusSnapshot.ts"
+import { startLocalApi } from "./services/api/LocalApi.ts"
+import { Approvals } from "./services/approvals/Approvals.ts"
+import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
+import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
+import { startInspector } from "./services/inspector/Inspector.ts"
+import { fileLoggingLayer, openPinoFile } from "./services/logging/Logging.ts"
+import { defaultRunsOptions, Runs, type RunsOptions } from "./services/runs/Runs.ts"
+import { Sessions } from "./services/sessions/Sessions.ts"
+import { describeChild } from "./services/status/statusSnapshot.ts"
+import { acquireLock, LockHeldError } from "./services/store/StateLock.ts"
+import { Store, type StoreError } from "./services/store/Store.ts"
+import {
+  defaultSupervisorOptions,
+  Supervisor,
+  type SupervisorOptions,
+} from "./services/supervisor/Supervisor.ts"
 
 export interface FoundationOptions {
   readonly eventLog?: EventLogOptions

@@ -2,7 +2,7 @@ import { Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { textInput } from "../src/domain/appServer/protocol.ts"
 import { approvalAnswer } from "../src/domain/appServer/serverRequests.ts"
-import type { AppServerError } from "../src/services/appServerErrors.ts"
+import type { AppServerError } from "../src/services/appServer/appServerErrors.ts"
 import { type FakeSession, startFake } from "./support/fakePeer.ts"
 
 const sessions: Array<FakeSession> = []

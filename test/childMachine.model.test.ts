@@ -19,7 +19,7 @@ import {
   childMachine,
   childStatusOf,
 } from "../src/machines/childMachine.ts"
-import type { SupervisorOptions } from "../src/services/Supervisor.ts"
+import type { SupervisorOptions } from "../src/services/supervisor/Supervisor.ts"
 import { startFakeWsAppServer } from "./support/fakeWsAppServer.ts"
 import { chooseCover, definedTransitions, flat, type Step } from "./support/machineCoverage.ts"
 import { makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"

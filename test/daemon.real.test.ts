@@ -1,6 +1,6 @@
 /** `codexd start` as a real process supervising the real pinned codex (offline). */
 import { afterEach, describe, expect, it } from "vitest"
-import { isProcessAlive } from "../src/services/staleChild.ts"
+import { isProcessAlive } from "../src/system/processes.ts"
 import { runCodexd } from "./support/cli.ts"
 import { makeCodexHome } from "./support/codexHome.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"

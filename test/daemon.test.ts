@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { isProcessAlive } from "../src/services/staleChild.ts"
+import { isProcessAlive } from "../src/system/processes.ts"
 import { runCodexd } from "./support/cli.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"

@@ -7,7 +7,7 @@ import { foundationLayer } from "../src/daemon.ts"
 import type { ResolvedConfig } from "../src/domain/config.ts"
 import { decodeJsonText } from "../src/domain/decode.ts"
 import { RecentEventCacheState } from "../src/domain/event.ts"
-import { EventLog, type EventSubscription, type SubscriptionItem } from "../src/services/EventLog.ts"
+import { EventLog, type EventSubscription, type SubscriptionItem } from "../src/services/events/EventLog.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const temps: Array<{ cleanup: () => void }> = []

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { foundationLayer } from "../src/daemon.ts"
 import { serveEventStream } from "../src/services/api/eventStream.ts"
-import { EventLog } from "../src/services/EventLog.ts"
+import { EventLog } from "../src/services/events/EventLog.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const temps: Array<{ cleanup: () => void }> = []

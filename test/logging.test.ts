@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { fileLoggingLayer, openPinoFile } from "../src/services/Logging.ts"
+import { fileLoggingLayer, openPinoFile } from "../src/services/logging/Logging.ts"
 import { makeTempDir } from "./support/tempConfig.ts"
 
 const dir = makeTempDir("codexd-logging-")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { REDACTED, redactSecrets, redactText } from "../src/services/redact.ts"
+import { REDACTED, redactSecrets, redactText } from "../src/services/logging/redact.ts"
 
 describe("redaction", () => {
   it("redacts bearer tokens and key-like strings in text", () => {

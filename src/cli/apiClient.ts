@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { readApiToken } from "../services/api/apiToken.ts"
-import { lockHolder } from "../services/StateLock.ts"
+import { lockHolder } from "../services/store/StateLock.ts"
 
 export interface ApiConnection {
   readonly base: string

@@ -8,9 +8,9 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { isChildSettled } from "../machines/childMachine.ts"
-import { lockHolder } from "../services/StateLock.ts"
-import { isProcessAlive } from "../services/staleChild.ts"
-import { describeChild, readStatus } from "../services/statusSnapshot.ts"
+import { describeChild, readStatus } from "../services/status/statusSnapshot.ts"
+import { lockHolder } from "../services/store/StateLock.ts"
+import { isProcessAlive } from "../system/processes.ts"
 import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
 
 /** Kept here rather than imported from the inspector, so `codexd help` does not load the daemon. */

@@ -1,6 +1,6 @@
 /** `codexd status [--json]`: the status snapshot; exit 3 when no daemon runs. */
 import type { StatusSnapshot } from "../domain/status.ts"
-import { readStatus } from "../services/statusSnapshot.ts"
+import { readStatus } from "../services/status/statusSnapshot.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
 /** How codex is reached: the mode and strategy in a few words. */

@@ -4,8 +4,8 @@
  * does not answer is sent SIGTERM instead, which it handles the same way.
  */
 import type { ResolvedConfig } from "../domain/config.ts"
-import { lockHolder } from "../services/StateLock.ts"
-import { isProcessAlive } from "../services/staleChild.ts"
+import { lockHolder } from "../services/store/StateLock.ts"
+import { isProcessAlive } from "../system/processes.ts"
 import { connectApi } from "./apiClient.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 

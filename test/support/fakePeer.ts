@@ -5,7 +5,7 @@ import {
   type AppServerClient,
   type AppServerClientOptions,
   makeAppServerClient,
-} from "../../src/services/AppServerClient.ts"
+} from "../../src/services/appServer/AppServerClient.ts"
 import { type AppServerProcess, spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
 
 export const fakeAppServerPath = join(import.meta.dirname, "..", "fixtures", "fakeAppServer.ts")

@@ -1,6 +1,9 @@
 /** The real pinned codex app-server, offline against the loopback model mock, with a client over it. */
 import { bundledCodexPath } from "../../src/config.ts"
-import { type AppServerClientOptions, makeAppServerClient } from "../../src/services/AppServerClient.ts"
+import {
+  type AppServerClientOptions,
+  makeAppServerClient,
+} from "../../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
 import type { CodexHome } from "./codexHome.ts"
 import { clientInfo, type FakeSession, watchEvents } from "./fakePeer.ts"

@@ -4,7 +4,7 @@
  * In-process, so a smoke that is killed can never leave a daemon behind.
  */
 import type { ResolvedConfig } from "../../domain/config.ts"
-import { lockHolder } from "../../services/StateLock.ts"
+import { lockHolder } from "../../services/store/StateLock.ts"
 import { type ApiConnection, connectApi } from "../apiClient.ts"
 
 export interface SmokeDaemon {

@@ -10,12 +10,12 @@ import { ApproveBody, CreateRunBody, CreateSessionBody, SteerBody } from "../../
 import type { ResolvedConfig } from "../../domain/config.ts"
 import { decodeValue } from "../../domain/decode.ts"
 import type { RunId, SessionId } from "../../domain/ids.ts"
-import type { Approvals } from "../Approvals.ts"
-import type { Runs } from "../Runs.ts"
-import type { Sessions } from "../Sessions.ts"
-import type { Store } from "../Store.ts"
-import type { Supervisor } from "../Supervisor.ts"
-import { snapshotOf } from "../statusSnapshot.ts"
+import type { Approvals } from "../approvals/Approvals.ts"
+import type { Runs } from "../runs/Runs.ts"
+import type { Sessions } from "../sessions/Sessions.ts"
+import { snapshotOf } from "../status/statusSnapshot.ts"
+import type { Store } from "../store/Store.ts"
+import type { Supervisor } from "../supervisor/Supervisor.ts"
 import { ApiError } from "./httpSupport.ts"
 
 export interface ApiServices {

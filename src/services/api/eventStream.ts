@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Effect from "effect/Effect"
 import type { RecentEvent } from "../../domain/event.ts"
-import type { EventLog } from "../EventLog.ts"
+import type { EventLog } from "../events/EventLog.ts"
 import { ApiError } from "./httpSupport.ts"
 
 export const HEARTBEAT_MS = 15_000

@@ -20,12 +20,12 @@ import {
   type TurnOutcome,
 } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
-import type { Approvals } from "../Approvals.ts"
-import type { AppServerClient } from "../AppServerClient.ts"
-import type { EventLog } from "../EventLog.ts"
-import type { ExecAdapter, ExecTurn } from "../ExecAdapter.ts"
-import type { Sessions } from "../Sessions.ts"
-import type { Store } from "../Store.ts"
+import type { Approvals } from "../approvals/Approvals.ts"
+import type { AppServerClient } from "../appServer/AppServerClient.ts"
+import type { EventLog } from "../events/EventLog.ts"
+import type { ExecAdapter, ExecTurn } from "../exec/ExecAdapter.ts"
+import type { Sessions } from "../sessions/Sessions.ts"
+import type { Store } from "../store/Store.ts"
 import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 
 export interface LiveRunDeps {

@@ -11,11 +11,11 @@ import type { Turn } from "../../domain/appServer/protocol.ts"
 import type { RunRecord } from "../../domain/run.ts"
 import { RunResultBuilder, summarize } from "../../domain/runResult.ts"
 import type { RunFailure } from "../../machines/runMachine.ts"
-import type { AppServerClient } from "../AppServerClient.ts"
-import type { EventLog } from "../EventLog.ts"
-import type { Sessions } from "../Sessions.ts"
-import type { Store } from "../Store.ts"
-import type { Supervisor } from "../Supervisor.ts"
+import type { AppServerClient } from "../appServer/AppServerClient.ts"
+import type { EventLog } from "../events/EventLog.ts"
+import type { Sessions } from "../sessions/Sessions.ts"
+import type { Store } from "../store/Store.ts"
+import type { Supervisor } from "../supervisor/Supervisor.ts"
 
 export interface RecoveryDeps {
   readonly store: Store["Service"]

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { fromCallback } from "xstate"
 import type { AppServerConnectionInput, ChildMachineEvent } from "../../machines/childMachine.ts"
-import { makeAppServerClient } from "../AppServerClient.ts"
+import { makeAppServerClient } from "../appServer/AppServerClient.ts"
 import { type Transport, TransportClosedError } from "../transport/Transport.ts"
 import { connectWsTransport } from "../transport/wsTransport.ts"
 import { type Attachment, type ChildActorOptions, eventTime, handshake } from "./attachment.ts"

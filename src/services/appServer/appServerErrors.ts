@@ -3,7 +3,7 @@
  * (and on `RpcOverloadedError` to back off and retry), never on message text.
  */
 import * as Schema from "effect/Schema"
-import { TransportClosedError } from "./transport/Transport.ts"
+import { TransportClosedError } from "../transport/Transport.ts"
 
 export { TransportClosedError }
 

@@ -8,9 +8,9 @@
  */
 import { open } from "node:fs/promises"
 import * as Result from "effect/Result"
-import { decodeJsonText } from "../domain/decode.ts"
-import type { RunId } from "../domain/ids.ts"
-import { RunRecord } from "../domain/run.ts"
+import { decodeJsonText } from "../../domain/decode.ts"
+import type { RunId } from "../../domain/ids.ts"
+import { RunRecord } from "../../domain/run.ts"
 import { appendDurable, readBytesIfExists } from "./atomicFile.ts"
 
 interface LineRange {

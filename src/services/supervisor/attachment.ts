@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { ChildMachineEvent } from "../../machines/childMachine.ts"
-import type { AppServerClient, AppServerClientOptions } from "../AppServerClient.ts"
+import type { AppServerClient, AppServerClientOptions } from "../appServer/AppServerClient.ts"
 
 export interface Attachment {
   client: AppServerClient | null

@@ -2,7 +2,7 @@
  * The run registry's retention rule, pure: keep every unfinished run and the newest `limit` finished
  * ones; the older finished runs go to the archive. Registry order is preserved for what stays.
  */
-import { isFinished, type RunRecord } from "../domain/run.ts"
+import { isFinished, type RunRecord } from "../../domain/run.ts"
 
 export interface RetentionSplit {
   readonly kept: ReadonlyArray<RunRecord>

@@ -7,11 +7,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
-import { type ApiServices, apiErrorOf, matchRoute, routes } from "./api/apiRoutes.ts"
-import { serveEventStream } from "./api/eventStream.ts"
-import { ApiError, hostAllowed, readJsonBody, sendError, sendJson, tokenMatches } from "./api/httpSupport.ts"
-import { openApiDocument } from "./api/openApi.ts"
-import type { EventLog } from "./EventLog.ts"
+import type { EventLog } from "../events/EventLog.ts"
+import { type ApiServices, apiErrorOf, matchRoute, routes } from "./apiRoutes.ts"
+import { serveEventStream } from "./eventStream.ts"
+import { ApiError, hostAllowed, readJsonBody, sendError, sendJson, tokenMatches } from "./httpSupport.ts"
+import { openApiDocument } from "./openApi.ts"
 
 export interface LocalApiHandle {
   /** The address actually bound, e.g. `http://127.0.0.1:4319`. */

@@ -11,13 +11,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { CodexdConfig } from "../config.ts"
-import type { EventInput, RecentEvent, RecentEventCacheState } from "../domain/event.ts"
+import { CodexdConfig } from "../../config.ts"
+import type { EventInput, RecentEvent, RecentEventCacheState } from "../../domain/event.ts"
+import { openPinoFile, type PinoLogger } from "../logging/Logging.ts"
+import { redactSecrets, redactText } from "../logging/redact.ts"
+import { Store } from "../store/Store.ts"
 import { EventRing } from "./eventRing.ts"
 import { EventSubscription, type SubscriptionItem } from "./eventSubscription.ts"
-import { openPinoFile, type PinoLogger } from "./Logging.ts"
-import { redactSecrets, redactText } from "./redact.ts"
-import { Store } from "./Store.ts"
 
 export type { SubscriptionItem }
 export { EventSubscription }

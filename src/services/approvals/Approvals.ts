@@ -11,19 +11,15 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { CodexdConfig } from "../config.ts"
-import type { ApprovalDecision, ApprovalMode, ApprovalRecord, ApprovalStatus } from "../domain/approval.ts"
-import type { ServerRequest, ServerRequestAnswer } from "../domain/appServer/serverRequests.ts"
-import type { RequestId } from "../domain/appServer/wire.ts"
-import { newApprovalId, type RunId, type SessionId } from "../domain/ids.ts"
-import {
-  approvalAnswerFor,
-  approvalRequestDetails,
-  declineNonApproval,
-} from "./approvals/approvalRequests.ts"
-import { EventLog } from "./EventLog.ts"
-import { ApprovalNotFoundError, ApprovalSettledError } from "./orchestrationErrors.ts"
-import { Store, type StoreError } from "./Store.ts"
+import { CodexdConfig } from "../../config.ts"
+import type { ApprovalDecision, ApprovalMode, ApprovalRecord, ApprovalStatus } from "../../domain/approval.ts"
+import type { ServerRequest, ServerRequestAnswer } from "../../domain/appServer/serverRequests.ts"
+import type { RequestId } from "../../domain/appServer/wire.ts"
+import { ApprovalNotFoundError, ApprovalSettledError } from "../../domain/errors.ts"
+import { newApprovalId, type RunId, type SessionId } from "../../domain/ids.ts"
+import { EventLog } from "../events/EventLog.ts"
+import { Store, type StoreError } from "../store/Store.ts"
+import { approvalAnswerFor, approvalRequestDetails, declineNonApproval } from "./approvalRequests.ts"
 
 /** Settled approvals kept in the registry for `codexd approvals`; pending ones are always kept. */
 const SETTLED_KEPT = 200

@@ -1,5 +1,5 @@
 /** A fixed-capacity ring of the most recent events: O(1) append, oldest evicted first. */
-import type { RecentEvent } from "../domain/event.ts"
+import type { RecentEvent } from "../../domain/event.ts"
 
 export class EventRing {
   private readonly slots: Array<RecentEvent | undefined>

@@ -5,7 +5,7 @@
  */
 import { fromCallback } from "xstate"
 import type { ChildMachineEvent, ChildProcessInput } from "../../machines/childMachine.ts"
-import { makeAppServerClient } from "../AppServerClient.ts"
+import { makeAppServerClient } from "../appServer/AppServerClient.ts"
 import { type AppServerProcess, spawnAppServer } from "../transport/appServerProcess.ts"
 import { type Attachment, type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
 

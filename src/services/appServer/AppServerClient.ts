@@ -20,7 +20,7 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
-import { type AppServerEvent, malformed, toAppServerEvent } from "../domain/appServer/events.ts"
+import { type AppServerEvent, malformed, toAppServerEvent } from "../../domain/appServer/events.ts"
 import {
   type ClientInfo,
   EmptyResult,
@@ -40,7 +40,7 @@ import {
   TurnStartResult,
   type TurnSteerParams,
   TurnSteerResult,
-} from "../domain/appServer/protocol.ts"
+} from "../../domain/appServer/protocol.ts"
 import {
   classifyLine,
   encodeError,
@@ -49,10 +49,11 @@ import {
   encodeResult,
   RpcErrorCode,
   type RpcErrorPayload,
-} from "../domain/appServer/rpc.ts"
-import { isHandledServerRequest, type ServerRequestHandler } from "../domain/appServer/serverRequests.ts"
-import type { RequestId } from "../domain/appServer/wire.ts"
-import { decodeValue } from "../domain/decode.ts"
+} from "../../domain/appServer/rpc.ts"
+import { isHandledServerRequest, type ServerRequestHandler } from "../../domain/appServer/serverRequests.ts"
+import type { RequestId } from "../../domain/appServer/wire.ts"
+import { decodeValue } from "../../domain/decode.ts"
+import type { Transport } from "../transport/Transport.ts"
 import {
   type AppServerError,
   RequestTimeoutError,
@@ -61,7 +62,6 @@ import {
   RpcOverloadedError,
   type TransportClosedError,
 } from "./appServerErrors.ts"
-import type { Transport } from "./transport/Transport.ts"
 
 export interface AppServerClientOptions {
   readonly clientInfo: ClientInfo

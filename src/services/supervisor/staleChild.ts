@@ -4,24 +4,8 @@
  * or an unrelated process that reused the pid. Linux answers through /proc; elsewhere nothing is
  * killed, because nothing can be proven.
  */
-import { readFileSync, readlinkSync, realpathSync } from "node:fs"
-
-const readProc = (pid: number, file: string): string | null => {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, "utf8")
-  } catch {
-    return null
-  }
-}
-
-/** The process state letter from /proc/PID/stat (R, S, D, Z, T, ...), or null if there is no such process. */
-export const processState = (pid: number): string | null => {
-  const stat = readProc(pid, "stat")
-  if (stat === null) return null
-  // The command name is in parentheses and may contain spaces; the state follows the last ')'.
-  const afterName = stat.slice(stat.lastIndexOf(")") + 2)
-  return afterName.charAt(0) || null
-}
+import { readlinkSync, realpathSync } from "node:fs"
+import { processState, readProc } from "../../system/processes.ts"
 
 const realpathOrSelf = (path: string): string => {
   try {
@@ -45,15 +29,6 @@ export const isLiveProcessOf = (pid: number, command: string): boolean => {
   if (exe !== null) return exe === wanted || exe.replace(/ \(deleted\)$/, "") === wanted
   const argv0 = readProc(pid, "cmdline")?.split("\0")[0]
   return argv0 !== undefined && realpathOrSelf(argv0) === wanted
-}
-
-export const isProcessAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return processState(pid) !== "Z"
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
 }
 
 /** Kill the process group led by `pid` (the child was started as a group leader), then the pid itself. */

@@ -4,12 +4,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { CodexdConfig } from "../config.ts"
-import type { ResolvedConfig } from "../domain/config.ts"
-import type { DaemonState, ManagedChildState } from "../domain/daemon.ts"
-import type { StatusSnapshot } from "../domain/status.ts"
-import { lockHolder } from "./StateLock.ts"
-import { type CorruptFileReport, Store } from "./Store.ts"
+import { CodexdConfig } from "../../config.ts"
+import type { ResolvedConfig } from "../../domain/config.ts"
+import type { DaemonState, ManagedChildState } from "../../domain/daemon.ts"
+import type { StatusSnapshot } from "../../domain/status.ts"
+import { lockHolder } from "../store/StateLock.ts"
+import { type CorruptFileReport, Store } from "../store/Store.ts"
 
 export interface StatusReading {
   /** Null when no daemon has ever run on this state directory. */

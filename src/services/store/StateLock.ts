@@ -6,7 +6,7 @@
 import { linkSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Schema from "effect/Schema"
-import { isProcessAlive } from "./staleChild.ts"
+import { isProcessAlive } from "../../system/processes.ts"
 
 export class LockHeldError extends Schema.TaggedError<LockHeldError>()("LockHeldError", {
   lockPath: Schema.String,

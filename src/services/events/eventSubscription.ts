@@ -3,7 +3,7 @@
  * subscriber pulls from. A subscriber that falls behind by more than its bound is not waited for:
  * it receives one final `Dropped` item and is closed, so the daemon and other subscribers never slow.
  */
-import type { RecentEvent } from "../domain/event.ts"
+import type { RecentEvent } from "../../domain/event.ts"
 
 export type SubscriptionItem =
   | { readonly _tag: "Event"; readonly event: RecentEvent }

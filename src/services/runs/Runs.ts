@@ -8,28 +8,28 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { CodexdConfig } from "../config.ts"
-import { textInput } from "../domain/appServer/protocol.ts"
-import type { RunId } from "../domain/ids.ts"
-import { newRunRecord, type RunRecord, type RunSpec } from "../domain/run.ts"
-import { Approvals } from "./Approvals.ts"
-import type { AppServerClient } from "./AppServerClient.ts"
-import type { AppServerError } from "./appServerErrors.ts"
-import { EventLog } from "./EventLog.ts"
-import { ExecAdapter } from "./ExecAdapter.ts"
+import { CodexdConfig } from "../../config.ts"
+import { textInput } from "../../domain/appServer/protocol.ts"
 import {
   RunNotFoundError,
   RunStateError,
   SessionClosedError,
   type SessionNotFoundError,
-} from "./orchestrationErrors.ts"
-import { FairQueue } from "./runs/fairQueue.ts"
-import { LiveRun } from "./runs/liveRun.ts"
-import { recoverRuns } from "./runs/recovery.ts"
-import { threadIdOf } from "./runs/turnEvents.ts"
-import { Sessions } from "./Sessions.ts"
-import { Store, type StoreError } from "./Store.ts"
-import { Supervisor } from "./Supervisor.ts"
+} from "../../domain/errors.ts"
+import type { RunId } from "../../domain/ids.ts"
+import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
+import { Approvals } from "../approvals/Approvals.ts"
+import type { AppServerClient } from "../appServer/AppServerClient.ts"
+import type { AppServerError } from "../appServer/appServerErrors.ts"
+import { EventLog } from "../events/EventLog.ts"
+import { ExecAdapter } from "../exec/ExecAdapter.ts"
+import { Sessions } from "../sessions/Sessions.ts"
+import { Store, type StoreError } from "../store/Store.ts"
+import { Supervisor } from "../supervisor/Supervisor.ts"
+import { FairQueue } from "./fairQueue.ts"
+import { LiveRun } from "./liveRun.ts"
+import { recoverRuns } from "./recovery.ts"
+import { threadIdOf } from "./turnEvents.ts"
 
 export interface RunsOptions {
   /** How long an idle thread may go without `turn/completed` before `thread/read` decides. */
