@@ -4,11 +4,10 @@
  * spawn→initialize of the real codex, raw (write the line, wait for the answer) and through the client.
  */
 import { spawn } from "node:child_process"
-import { Effect } from "effect"
-import { makeAppServerClient } from "../src/services/appServer/AppServerClient.ts"
+import { Effect, Scope, Stream } from "effect"
 import { spawnAppServer } from "../src/services/transport/appServerProcess.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
-import { clientInfo, fakeAppServerPath } from "../test/support/fakePeer.ts"
+import { clientInfo, fakeAppServerPath, scopedClient } from "../test/support/fakePeer.ts"
 import { codexBinary } from "../test/support/realCodex.ts"
 import { median, report } from "./harness.ts"
 
@@ -34,17 +33,24 @@ const clientRate = async (): Promise<number> => {
     cwd: process.cwd(),
     env: { ...process.env, FAKE_APP_SERVER_SCRIPT: JSON.stringify(floodScript(false)) },
   })
-  const client = makeAppServerClient(proc.transport, { clientInfo })
+  const { client, scope, release } = scopedClient(proc.transport, { clientInfo })
   let decoded = 0
   let start = 0
-  client.onEvent((event) => {
-    if (event.type === "turn.message.delta") {
-      if (decoded === 0) start = performance.now()
-      decoded += 1
-    }
-  })
+  const events = Effect.runSync(Scope.provide(scope)(client.subscribe))
+  const counted = Effect.runPromise(
+    Stream.runForEach(events, (event) =>
+      Effect.sync(() => {
+        if (event.type === "turn.message.delta") {
+          if (decoded === 0) start = performance.now()
+          decoded += 1
+        }
+      }),
+    ),
+  )
   await Effect.runPromise(client.initialize)
-  await client.closed
+  // The stream ends with the transport's close, after the last delta.
+  await counted
+  await release()
   if (decoded !== DELTAS) throw new Error(`decoded ${decoded} of ${DELTAS}`)
   return decoded / ((performance.now() - start) / 1000)
 }
@@ -104,10 +110,11 @@ const clientInitializeMs = async (env: Record<string, string>): Promise<number> 
     cwd: process.cwd(),
     env: { ...process.env, ...env },
   })
-  const client = makeAppServerClient(proc.transport, { clientInfo, experimentalApi: true })
+  const { client, release } = scopedClient(proc.transport, { clientInfo, experimentalApi: true })
   await Effect.runPromise(client.initialize)
   const elapsed = performance.now() - start
   await proc.stop(1_000)
+  await release()
   return elapsed
 }
 

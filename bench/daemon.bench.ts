@@ -11,7 +11,7 @@ import { codexdBin } from "../test/support/cli.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
 import { startDaemonProcess } from "../test/support/daemonProcess.ts"
 import { codexBinary } from "../test/support/realCodex.ts"
-import { waitUntil } from "../test/support/supervisorHarness.ts"
+import { childStateOf, waitUntil } from "../test/support/supervisorHarness.ts"
 import { configFor } from "../test/support/tempConfig.ts"
 import { rawInitializeMs } from "./appServerClient.bench.ts"
 import { median, report, tempDir } from "./harness.ts"
@@ -31,16 +31,16 @@ const restartLatencies = async (env: Record<string, string>): Promise<Array<numb
         yield* supervisor.start
         const settled = yield* supervisor.settled
         if (settled !== "running")
-          throw new Error(`the child did not start: ${supervisor.childState().lastError}`)
+          throw new Error(`the child did not start: ${childStateOf(supervisor).lastError}`)
         const latencies: Array<number> = []
         for (let i = 0; i < ROUNDS; i++) {
-          const pid = supervisor.childState().pid
+          const pid = childStateOf(supervisor).pid
           if (pid === null) throw new Error("no child pid")
           const start = performance.now()
           process.kill(pid, "SIGKILL")
           yield* Effect.promise(() =>
             waitUntil(
-              () => supervisor.childState().status === "running" && supervisor.childState().pid !== pid,
+              () => childStateOf(supervisor).status === "running" && childStateOf(supervisor).pid !== pid,
               30_000,
             ),
           )

@@ -7,14 +7,14 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { textInput } from "../src/domain/appServer/protocol.ts"
 import type { RunRecord } from "../src/domain/run.ts"
-import { type AppServerClient, makeAppServerClient } from "../src/services/appServer/AppServerClient.ts"
+import type { AppServerClient } from "../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../src/services/transport/appServerProcess.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
 import { type DaemonServices, fakeDaemonConfig, withDaemonServices } from "../test/support/daemonHarness.ts"
-import { clientInfo, fakeAppServerPath } from "../test/support/fakePeer.ts"
+import { clientInfo, fakeAppServerPath, scopedClient } from "../test/support/fakePeer.ts"
 import { startMockResponsesApi } from "../test/support/mockResponsesApi.ts"
 import { codexBinary } from "../test/support/realCodex.ts"
 import { configFor } from "../test/support/tempConfig.ts"
@@ -26,31 +26,33 @@ const REAL_TURNS = 20
 
 /** One turn on a thread, directly: turn/start, then wait for its turn/completed. */
 const directTurn = (client: AppServerClient, threadId: string, prompt: string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    let turnId: string | null = null
-    let completed: string | null = null
-    const stop = client.onEvent((event) => {
-      if (event.type !== "turn.completed" || event.threadId !== threadId) return
-      completed = event.turn.id
-      if (completed === turnId) {
-        stop()
-        resolve()
-      }
-    })
-    Effect.runPromise(client.turnStart({ threadId, input: [textInput(prompt)] })).then((started) => {
-      turnId = started.turn.id
-      if (completed === turnId) {
-        stop()
-        resolve()
-      }
-    }, reject)
-  })
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        // Subscribed before the turn starts, so its turn/completed cannot slip by.
+        const events = yield* client.subscribe
+        const started = yield* client.turnStart({ threadId, input: [textInput(prompt)] })
+        yield* Stream.runHead(
+          Stream.filter(
+            events,
+            (event) => event.type === "turn.completed" && event.turn.id === started.turn.id,
+          ),
+        )
+      }),
+    ),
+  )
 
 const directClient = async (command: string, args: Array<string>, env: Record<string, string> = {}) => {
   const proc = spawnAppServer({ command, args, cwd: process.cwd(), env: { ...process.env, ...env } })
-  const client = makeAppServerClient(proc.transport, { clientInfo, experimentalApi: true })
+  const { client, release } = scopedClient(proc.transport, { clientInfo, experimentalApi: true })
   await Effect.runPromise(client.initialize)
-  return { client, stop: () => proc.stop(1_000) }
+  return {
+    client,
+    stop: async () => {
+      await proc.stop(1_000)
+      await release()
+    },
+  }
 }
 
 const fakeRunsPerSecond = async (): Promise<number> => {

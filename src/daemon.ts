@@ -3,22 +3,27 @@
  * program (`codexd start`): take the state-directory lock, record the daemon as started, start the
  * supervised child, report readiness, and on SIGINT/SIGTERM stop the child and record the stop.
  */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import packageJson from "../package.json" with { type: "json" }
 import { CodexdConfig } from "./config.ts"
 import type { ResolvedConfig } from "./domain/config.ts"
 import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
+import { apiRoutes, DaemonControl } from "./services/api/apiRoutes.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
-import { startLocalApi } from "./services/api/LocalApi.ts"
+import { serveLocalApi } from "./services/api/LocalApi.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
 import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
 import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
 import { startInspector } from "./services/inspector/Inspector.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/logging/Logging.ts"
-import { defaultRunsOptions, Runs, type RunsOptions } from "./services/runs/Runs.ts"
+import { RunQueue } from "./services/runs/RunQueue.ts"
+import { Runs, type RunsOptions } from "./services/runs/Runs.ts"
 import { Sessions } from "./services/sessions/Sessions.ts"
 import { describeChild } from "./services/status/statusSnapshot.ts"
+import { RunStore } from "./services/store/RunStore.ts"
 import { acquireLock, LockHeldError } from "./services/store/StateLock.ts"
 import { Store, type StoreError } from "./services/store/Store.ts"
 import {
@@ -48,7 +53,7 @@ export const foundationLayer = (
 export const daemonLayer = (
   config: ResolvedConfig,
   supervisor: Partial<SupervisorOptions> = {},
-  runs: RunsOptions = defaultRunsOptions,
+  runs: Partial<RunsOptions> = {},
 ) => {
   // The child's approval requests go to Approvals, which must exist before the child does.
   const supervised = Layer.unwrap(
@@ -64,6 +69,7 @@ export const daemonLayer = (
   )
   return Runs.layer(runs).pipe(
     Layer.provideMerge(Sessions.layer),
+    Layer.provideMerge(RunQueue.localLayer),
     // Exec mode's turns stop as the child would: SIGTERM, then SIGKILL after the same kill timeout.
     Layer.provideMerge(
       ExecAdapter.layer({
@@ -72,6 +78,7 @@ export const daemonLayer = (
     ),
     Layer.provideMerge(supervised),
     Layer.provideMerge(Approvals.layer),
+    Layer.provideMerge(RunStore.fileLayer),
     Layer.provideMerge(foundationLayer(config)),
   )
 }
@@ -128,10 +135,8 @@ export const runDaemon = (
     const store = yield* Store
     const events = yield* EventLog
     const supervisor = yield* Supervisor
-    const sessions = yield* Sessions
-    const runs = yield* Runs
-    const approvals = yield* Approvals
-    const startedAt = new Date().toISOString()
+    const startedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const childNow = Effect.map(supervisor.current, (child) => child.state)
     const started = (child: ManagedChildState): DaemonState => ({
       started: true,
       startedAt,
@@ -141,7 +146,8 @@ export const runDaemon = (
       apiBase: null,
       child,
     })
-    yield* store.updateDaemonState(() => started(supervisor.childState()))
+    const initialChild = yield* childNow
+    yield* store.updateDaemonState(() => started(initialChild))
     yield* events.publish({
       type: "daemon.started",
       message: `codexd ${packageJson.version} started (pid ${process.pid})`,
@@ -149,31 +155,21 @@ export const runDaemon = (
     })
 
     // The API comes up before the child is ready: runs may be submitted (and wait) from the start.
-    const shutdown = new AbortController()
-    const api = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        startLocalApi({
-          config,
-          store,
-          events,
-          supervisor,
-          sessions,
-          runs,
-          approvals,
-          token: ensureApiToken(config.paths.apiTokenPath),
-          shutdown: () => shutdown.abort(),
-        }),
-      ),
-      (handle) => Effect.promise(() => handle.close()),
+    const shutdownAsked = yield* Deferred.make<string>()
+    const api = yield* serveLocalApi({
+      localApiBase: config.service.localApiBase,
+      token: ensureApiToken(config.paths.apiTokenPath),
+      routes: apiRoutes(config.service.eventStreamPath),
+    }).pipe(
+      Effect.provideService(DaemonControl, {
+        shutdown: Effect.asVoid(Deferred.succeed(shutdownAsked, "api-shutdown")),
+      }),
     )
-    yield* store.updateDaemonState((state) => ({
-      ...(state ?? started(supervisor.childState())),
-      apiBase: api.apiBase,
-    }))
+    yield* store.updateDaemonState((state) => ({ ...(state ?? started(initialChild)), apiBase: api.apiBase }))
 
     yield* supervisor.start
     const status = yield* supervisor.settled
-    const child = supervisor.childState()
+    const child = yield* childNow
     // Exec mode has no child to fail, but a binary that cannot tell its version cannot run a turn.
     const execBroken = child.mode === "exec" && child.userAgent === null
     if (status === "failed" || execBroken) {
@@ -183,11 +179,12 @@ export const runDaemon = (
         : `the app-server could not be started: ${why}`
       yield* events.publish({ level: "error", type: "daemon.failed", message: reason, detail: { child } })
       yield* supervisor.stop
+      const stoppedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
       yield* store.updateDaemonState((s) => ({
         ...(s ?? started(child)),
         started: false,
         apiBase: null,
-        stoppedAt: new Date().toISOString(),
+        stoppedAt,
       }))
       report.failed(reason)
       return { _tag: "ChildFailed", reason } as const
@@ -196,17 +193,17 @@ export const runDaemon = (
       `codexd ready: pid ${process.pid}, ${describeChild(child)}, api ${api.apiBase} (state ${config.paths.stateDir})`,
     )
 
-    const signal = yield* awaitStopSignal(
-      AbortSignal.any([shutdown.signal, ...(options.stopSignal ? [options.stopSignal] : [])]),
-    )
+    const signal = yield* Effect.raceFirst(awaitStopSignal(options.stopSignal), Deferred.await(shutdownAsked))
     yield* events.publish({ type: "daemon.stopping", message: `stopping on ${signal}`, detail: { signal } })
     yield* supervisor.stop
+    const stoppedChild = yield* childNow
+    const stoppedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
     yield* store.updateDaemonState((s) => ({
-      ...(s ?? started(supervisor.childState())),
+      ...(s ?? started(stoppedChild)),
       started: false,
       apiBase: null,
-      stoppedAt: new Date().toISOString(),
-      child: supervisor.childState(),
+      stoppedAt,
+      child: stoppedChild,
     }))
     yield* events.publish({ type: "daemon.stopped", message: "codexd stopped", detail: null })
     return { _tag: "Stopped" } as const

@@ -21,7 +21,7 @@ const fakeDaemon = (flags: Partial<Record<SettingKey, string>> = {}) => {
   return fakeDaemonConfig(temp.path, flags)
 }
 
-const finalMessage = (run: RunRecord) => (run.result as Record<string, unknown>).finalMessage
+const finalMessage = (run: RunRecord) => run.result?.finalMessage
 
 describe("Approvals", () => {
   it("auto-accept answers acceptForSession and auto-decline declines, by session or by run", async () => {
@@ -32,7 +32,7 @@ describe("Approvals", () => {
       )
       expect(accepted.status).toBe("completed")
       expect(finalMessage(accepted)).toBe("ran ls -la")
-      expect((accepted.result as { commands: Array<unknown> }).commands).toEqual([
+      expect(accepted.result?.commands).toEqual([
         expect.objectContaining({ command: "ls -la", exitCode: 0, outputTail: "ran\n" }),
       ])
       const answered = d.events.find(

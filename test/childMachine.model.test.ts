@@ -22,7 +22,13 @@ import {
 import type { SupervisorOptions } from "../src/services/supervisor/Supervisor.ts"
 import { startFakeWsAppServer } from "./support/fakeWsAppServer.ts"
 import { chooseCover, definedTransitions, flat, type Step } from "./support/machineCoverage.ts"
-import { makeHarness, waitUntil, withSupervisor } from "./support/supervisorHarness.ts"
+import {
+  childStateOf,
+  clientOf,
+  makeHarness,
+  waitUntil,
+  withSupervisor,
+} from "./support/supervisorHarness.ts"
 
 const AT = new Date(0).toISOString()
 const AFTER = {
@@ -248,7 +254,7 @@ const replay = async (path: Path): Promise<void> => {
                 await Effect.runPromise(supervisor.restart)
                 break
               case "CHILD.SPAWNED":
-                await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a spawned child")
+                await waitUntil(() => childStateOf(supervisor).pid !== null, 10_000, "a spawned child")
                 break
               case "CHILD.EXITED": {
                 if (previous === "exec") break // the probe fails by itself, as planned
@@ -258,27 +264,31 @@ const replay = async (path: Path): Promise<void> => {
                   await external.dropAll()
                   break
                 }
-                await waitUntil(() => supervisor.childState().pid !== null, 10_000, "a child to end")
-                const client = supervisor.client()
+                await waitUntil(() => childStateOf(supervisor).pid !== null, 10_000, "a child to end")
+                const client = clientOf(supervisor)
                 if (client !== null) void Effect.runPromiseExit(client.request("fake/exit"))
-                else process.kill(supervisor.childState().pid ?? 0, "SIGKILL")
+                else process.kill(childStateOf(supervisor).pid ?? 0, "SIGKILL")
                 break
               }
               default:
               // CHILD.READY and the delays happen by themselves: the script answers, time passes.
             }
             await waitUntil(
-              () => supervisor.childState().machineState === expected,
+              () => childStateOf(supervisor).machineState === expected,
               10_000,
               `${expected} after ${step.event.type}`,
             )
             if (expected === "exec" && step.event.type === "CHILD.READY")
-              await waitUntil(() => supervisor.childState().userAgent !== null, 10_000, "the probe's answer")
+              await waitUntil(() => childStateOf(supervisor).userAgent !== null, 10_000, "the probe's answer")
             if (expected === "exec" && step.event.type === "CHILD.EXITED")
-              await waitUntil(() => supervisor.childState().lastError !== null, 10_000, "the probe's failure")
+              await waitUntil(
+                () => childStateOf(supervisor).lastError !== null,
+                10_000,
+                "the probe's failure",
+              )
             if (STABLES.has(step.event.type)) await new Promise((r) => setTimeout(r, 250))
             const model = step.state.context
-            const real = supervisor.childState()
+            const real = childStateOf(supervisor)
             expect(real.machineState).toBe(expected)
             expect(real.status).toBe(childStatusOf(expected))
             // Snapshots are merged above the cap, so the count is exact up to it.
@@ -286,7 +296,7 @@ const replay = async (path: Path): Promise<void> => {
             if (expected === "alive.running") expect(real.pid).not.toBeNull()
             if (expected === "external.link.connected") {
               expect(real.userAgent).not.toBeNull()
-              expect(supervisor.client()).not.toBeNull()
+              expect(clientOf(supervisor)).not.toBeNull()
             }
             if (path.variant !== "spawn") expect(real.pid).toBeNull()
             if (expected === "exec" && step.event.type === "CHILD.READY")

@@ -6,7 +6,7 @@ import { DaemonIdentity, DaemonState } from "../src/domain/daemon.ts"
 import { decodeJsonText, formatPath } from "../src/domain/decode.ts"
 import type { RecentEventCacheState } from "../src/domain/event.ts"
 import { newRunId, newSessionId, RunId, SessionId } from "../src/domain/ids.ts"
-import { RunRecord, RunRegistryState } from "../src/domain/run.ts"
+import { RunErrorCode, RunRecord, RunRegistryState } from "../src/domain/run.ts"
 import { SessionRecord, SessionRegistryState } from "../src/domain/session.ts"
 import { SmokeResult, StatusSnapshot } from "../src/domain/status.ts"
 import { configFor } from "./support/tempConfig.ts"
@@ -33,16 +33,41 @@ const runRecord: fc.Arbitrary<RunRecord> = fc.record({
   startedAt: nullable(timestamp),
   finishedAt: nullable(timestamp),
   error: nullable(fc.string()),
-  errorCode: nullable(fc.string()),
+  errorCode: nullable(fc.constantFrom(...RunErrorCode.literals)),
   summary: nullable(fc.string()),
   metadata: stringRecord,
-  // Normalised through JSON: a JSON document cannot carry -0, so neither can a stored result.
   result: nullable(
-    fc.dictionary(
-      fc.string(),
-      fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown),
-      { maxKeys: 4 },
-    ),
+    fc.record({
+      threadId: nullable(fc.uuid()),
+      turnId: nullable(fc.uuid()),
+      turnStatus: nullable(fc.constantFrom("completed", "failed", "interrupted")),
+      finalMessage: nullable(fc.string()),
+      diff: nullable(fc.string()),
+      plan: nullable(fc.array(fc.record({ step: fc.string(), status: fc.string() }), { maxLength: 3 })),
+      // Normalised through JSON: a JSON document cannot carry -0, so neither can a stored result.
+      tokenUsage: nullable(
+        fc.dictionary(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown),
+          {
+            maxKeys: 3,
+          },
+        ),
+      ),
+      commands: fc.array(
+        fc.record({
+          itemId: fc.string(),
+          command: fc.string(),
+          exitCode: nullable(fc.integer()),
+          status: nullable(fc.string()),
+          outputTail: fc.string(),
+        }),
+        { maxLength: 3 },
+      ),
+      fileChanges: fc.array(fc.record({ path: fc.string(), kind: fc.string(), diff: fc.string() }), {
+        maxLength: 3,
+      }),
+    }),
   ),
 })
 

@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { foundationLayer } from "../src/daemon.ts"
 import { serveEventStream } from "../src/services/api/eventStream.ts"
+import { sendError } from "../src/services/api/httpSupport.ts"
 import { EventLog } from "../src/services/events/EventLog.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
@@ -32,10 +33,12 @@ const withStream = (body: (stream: Stream) => Promise<void>) => {
     Effect.gen(function* () {
       const log = yield* EventLog
       const server = createServer((req, res) => {
-        void serveEventStream(req, res, new URL(req.url ?? "/", "http://127.0.0.1"), log, {
-          heartbeatMs: 40,
-          bound: 64,
-        })
+        Effect.runFork(
+          serveEventStream(req, res, new URL(req.url ?? "/", "http://127.0.0.1"), log, {
+            heartbeatMs: 40,
+            bound: 64,
+          }).pipe(Effect.catch((error) => Effect.sync(() => sendError(res, error)))),
+        )
       })
       yield* Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve)))
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -10,7 +10,7 @@ import type { RunRecord } from "../src/domain/run.ts"
 import { withDaemonServices } from "./support/daemonHarness.ts"
 import type { MockResponsesApi } from "./support/mockResponsesApi.ts"
 import { useModelInEnv } from "./support/modelInEnv.ts"
-import { waitUntil } from "./support/supervisorHarness.ts"
+import { childStateOf, waitUntil } from "./support/supervisorHarness.ts"
 
 const model = useModelInEnv()
 let mock: MockResponsesApi
@@ -39,7 +39,7 @@ const processesWith = (marker: string): Array<number> =>
 describe("exec mode with the real codex exec", () => {
   it("has no long-lived child: the state says exec mode and the binary's version", async () => {
     await withDaemonServices(execDaemon(), async (d) => {
-      const child = d.supervisor.childState()
+      const child = childStateOf(d.supervisor)
       expect(child).toMatchObject({ mode: "exec", status: "idle", machineState: "exec", pid: null })
       expect(child.userAgent).toMatch(/^codex-cli 0\.169\.0/)
       expect(child.args).toEqual(["exec", "--json"])

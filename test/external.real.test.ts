@@ -17,7 +17,7 @@ import { withDaemonServices } from "./support/daemonHarness.ts"
 import { freePort } from "./support/freePort.ts"
 import { startMockResponsesApi } from "./support/mockResponsesApi.ts"
 import { codexBinary } from "./support/realCodex.ts"
-import { waitUntil } from "./support/supervisorHarness.ts"
+import { childStateOf, clientOf, waitUntil } from "./support/supervisorHarness.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -80,8 +80,8 @@ describe("external strategy (real codex behind ws://)", () => {
 
     const config = configFor(temp.path, { childStrategy: "external", endpoint })
     await withDaemonServices(config, async (d) => {
-      await waitUntil(() => d.supervisor.client() !== null, 20_000, "attached")
-      const attached = d.supervisor.childState()
+      await waitUntil(() => clientOf(d.supervisor) !== null, 20_000, "attached")
+      const attached = childStateOf(d.supervisor)
       expect(attached).toMatchObject({ strategy: "external", status: "external", endpoint, pid: null })
       expect(attached.machineState).toBe("external.link.connected")
       expect(attached.userAgent).toContain("0.169.0")
@@ -113,15 +113,15 @@ describe("external strategy (real codex behind ws://)", () => {
         `external app-server ${endpoint}`,
       )
       await waitUntil(
-        () => d.supervisor.childState().restartCount > 0 && d.supervisor.client() === null,
+        () => childStateOf(d.supervisor).restartCount > 0 && clientOf(d.supervisor) === null,
         10_000,
         "reconnecting",
       )
-      expect(d.supervisor.childState().status).toBe("external")
+      expect(childStateOf(d.supervisor).status).toBe("external")
 
       // Back on the same port: codexd reconnects by itself and the session resumes its thread there.
       server = await startExternalCodex(port, work, home.env)
-      await waitUntil(() => d.supervisor.client() !== null, 20_000, "reattached")
+      await waitUntil(() => clientOf(d.supervisor) !== null, 20_000, "reattached")
       mock.enqueue({ kind: "text", deltas: ["after ", "restart"] })
       const third = await d.finished(
         (await d.run(d.runs.submit({ prompt: "three", sessionId: session.sessionId }))).runId,
@@ -185,9 +185,9 @@ describe("external strategy (real codex behind ws://)", () => {
     await withDaemonServices(
       configFor(join(temp.path, "without"), { childStrategy: "external", endpoint }),
       async (d) => {
-        await waitUntil(() => d.supervisor.childState().restartCount >= 2, 20_000, "refused attempts")
-        expect(d.supervisor.client()).toBeNull()
-        expect(d.supervisor.childState().lastError).toBe(
+        await waitUntil(() => childStateOf(d.supervisor).restartCount >= 2, 20_000, "refused attempts")
+        expect(clientOf(d.supervisor)).toBeNull()
+        expect(childStateOf(d.supervisor).lastError).toBe(
           "the server refused the connection (HTTP 401): the server wants a token (CODEXD_SERVER_TOKEN_FILE)",
         )
       },
@@ -195,8 +195,8 @@ describe("external strategy (real codex behind ws://)", () => {
     await withDaemonServices(
       configFor(join(temp.path, "with"), { childStrategy: "external", endpoint, serverTokenFile: tokenFile }),
       async (d) => {
-        await waitUntil(() => d.supervisor.client() !== null, 20_000, "attached with the token")
-        expect(d.supervisor.childState().userAgent).toContain("0.169.0")
+        await waitUntil(() => clientOf(d.supervisor) !== null, 20_000, "attached with the token")
+        expect(childStateOf(d.supervisor).userAgent).toContain("0.169.0")
       },
     )
   }, 60_000)

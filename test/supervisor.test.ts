@@ -11,6 +11,8 @@ import { Store } from "../src/services/store/Store.ts"
 import { isProcessAlive } from "../src/system/processes.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
 import {
+  childStateOf,
+  clientOf,
   fastSupervisorOptions,
   type Harness,
   makeHarness,
@@ -44,9 +46,9 @@ describe("Supervisor with the fake app-server", () => {
       Effect.gen(function* () {
         yield* supervisor.start
         expect(yield* supervisor.settled).toBe("running")
-        expect(supervisor.client()).not.toBeNull()
+        expect(clientOf(supervisor)).not.toBeNull()
         const pid = spawnPid(h, 1)
-        expect(supervisor.childState()).toMatchObject({
+        expect(childStateOf(supervisor)).toMatchObject({
           status: "running",
           pid,
           machineState: "alive.running",
@@ -70,7 +72,7 @@ describe("Supervisor with the fake app-server", () => {
         )
         yield* supervisor.stop
         expect(isProcessAlive(pid)).toBe(false)
-        expect(supervisor.childState().status).toBe("stopped")
+        expect(childStateOf(supervisor).status).toBe("stopped")
       }),
     )
   })
@@ -104,7 +106,7 @@ describe("Supervisor with the fake app-server", () => {
         yield* supervisor.start
         expect(yield* supervisor.settled).toBe("running")
         // The state describes the current child; the previous one's exit is in the events.
-        expect(supervisor.childState()).toMatchObject({
+        expect(childStateOf(supervisor)).toMatchObject({
           restartCount: 1,
           exitCode: null,
           pid: spawnPid(h, 2),
@@ -125,8 +127,8 @@ describe("Supervisor with the fake app-server", () => {
         Effect.gen(function* () {
           yield* supervisor.start
           expect(yield* supervisor.settled).toBe("running")
-          expect(supervisor.childState().restartCount).toBe(1)
-          expect(supervisor.childState().lastError).toContain("did not answer initialize")
+          expect(childStateOf(supervisor).restartCount).toBe(1)
+          expect(childStateOf(supervisor).lastError).toContain("did not answer initialize")
           yield* Effect.promise(() =>
             waitUntil(() => !isProcessAlive(spawnPid(h, 1)), 5_000, "first child gone"),
           )
@@ -150,7 +152,7 @@ describe("Supervisor with the fake app-server", () => {
       Effect.gen(function* () {
         yield* supervisor.start
         expect(yield* supervisor.settled).toBe("failed")
-        expect(supervisor.childState()).toMatchObject({
+        expect(childStateOf(supervisor)).toMatchObject({
           status: "failed",
           restartCount: 3,
           signal: "SIGKILL",
@@ -163,9 +165,9 @@ describe("Supervisor with the fake app-server", () => {
         h.script({})
         yield* supervisor.restart
         yield* Effect.promise(() =>
-          waitUntil(() => supervisor.childState().status === "running", 10_000, "running after restart"),
+          waitUntil(() => childStateOf(supervisor).status === "running", 10_000, "running after restart"),
         )
-        expect(supervisor.childState().restartCount).toBe(0)
+        expect(childStateOf(supervisor).restartCount).toBe(0)
         yield* supervisor.stop
       }),
     )

@@ -5,11 +5,10 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { textInput } from "../src/domain/appServer/protocol.ts"
-import { makeAppServerClient } from "../src/services/appServer/AppServerClient.ts"
 import { type AppServerProcess, spawnAppServer } from "../src/services/transport/appServerProcess.ts"
 import { connectWsTransport } from "../src/services/transport/wsTransport.ts"
 import { type CodexHome, makeCodexHome } from "./support/codexHome.ts"
-import { clientInfo, watchEvents } from "./support/fakePeer.ts"
+import { clientInfo, openClient } from "./support/fakePeer.ts"
 import { freePort } from "./support/freePort.ts"
 import { type MockResponsesApi, startMockResponsesApi } from "./support/mockResponsesApi.ts"
 import { codexBinary } from "./support/realCodex.ts"
@@ -49,8 +48,8 @@ describe("WebSocket transport (real codex, --listen ws://)", () => {
     cleanups.push(async () => void (await server.stop(2_000)))
 
     const transport = await connectWithRetry(`ws://127.0.0.1:${port}`)
-    const client = makeAppServerClient(transport, { clientInfo, experimentalApi: true })
-    const { waitFor } = watchEvents(client)
+    const { client, waitFor, release } = openClient(transport, { clientInfo, experimentalApi: true })
+    cleanups.push(release)
     const info = await Effect.runPromise(client.initialize)
     expect(info.userAgent).toContain("0.169.0")
     const { thread } = await Effect.runPromise(client.threadStart({ cwd: work, approvalPolicy: "never" }))
@@ -63,7 +62,7 @@ describe("WebSocket transport (real codex, --listen ws://)", () => {
 
     // The server going away closes the client, and pending and later requests fail.
     await server.stop(2_000)
-    const closed = await client.closed
+    const closed = await Effect.runPromise(client.closed)
     expect(closed._tag).toBe("TransportClosedError")
     expect(closed.transport).toBe(`ws://127.0.0.1:${port}`)
   })

@@ -2,10 +2,30 @@
 import * as Schema from "effect/Schema"
 import { ApprovalMode } from "./approval.ts"
 import { newRunId, RunId, SessionId } from "./ids.ts"
-import { StringRecord, Timestamp, UnknownRecord } from "./json.ts"
+import { StringRecord, Timestamp } from "./json.ts"
+import { RunResult } from "./runResult.ts"
 
 export const RunStatus = Schema.Literals(["completed", "failed", "queued", "running"])
 export type RunStatus = typeof RunStatus.Type
+
+/** Why a run failed: a closed set, so a program can branch on it. */
+export const RunErrorCode = Schema.Literals([
+  "turn-failed",
+  "interrupted",
+  "child-exited",
+  "stalled",
+  "approval-timed-out",
+  "rejected-at-start",
+  "daemon-restarted",
+])
+export type RunErrorCode = typeof RunErrorCode.Type
+
+/** A run's failure: its code, a sentence, and codex's own details when it gave any. */
+export interface RunFailure {
+  readonly code: RunErrorCode
+  readonly message: string
+  readonly codexErrorInfo?: unknown
+}
 
 export const RunRecord = Schema.Struct({
   runId: RunId,
@@ -26,10 +46,10 @@ export const RunRecord = Schema.Struct({
   finishedAt: Schema.NullOr(Timestamp),
   /** Human-readable failure; `errorCode` says which kind of failure it is. */
   error: Schema.NullOr(Schema.String),
-  errorCode: Schema.NullOr(Schema.String),
+  errorCode: Schema.NullOr(RunErrorCode),
   summary: Schema.NullOr(Schema.String),
   metadata: StringRecord,
-  result: Schema.NullOr(UnknownRecord),
+  result: Schema.NullOr(RunResult),
 })
 export type RunRecord = typeof RunRecord.Type
 
@@ -42,6 +62,16 @@ export type RunRegistryState = typeof RunRegistryState.Type
 export const emptyRunRegistry: RunRegistryState = { updatedAt: null, runs: [] }
 
 export const isFinished = (run: RunRecord): boolean => run.status === "completed" || run.status === "failed"
+
+/**
+ * One change of a run's record, applied to the record as stored. A finished run is final: whatever
+ * arrives after its end (a write of a turn that was still starting) leaves it as it is.
+ */
+export const applyRunUpdate = (
+  current: RunRecord,
+  f: (run: RunRecord) => RunRecord,
+  now: string,
+): RunRecord => (isFinished(current) ? current : { ...f(current), updatedAt: now })
 
 /** What a caller says about a new run. Without a session, the run gets a new worker session. */
 export interface RunSpec {

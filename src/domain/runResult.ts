@@ -5,36 +5,47 @@
  *
  * Deltas are kept as chunks and joined once, so a turn streaming 200,000 deltas costs linear time.
  */
+import * as Schema from "effect/Schema"
 import type { AppServerEvent } from "./appServer/events.ts"
+import { UnknownRecord } from "./json.ts"
 
 export const OUTPUT_TAIL_CHARS = 4_000
 
-export interface CommandRun {
-  readonly itemId: string
-  readonly command: string
-  readonly exitCode: number | null
-  readonly status: string | null
+export const CommandRun = Schema.Struct({
+  itemId: Schema.String,
+  command: Schema.String,
+  exitCode: Schema.NullOr(Schema.Number),
+  status: Schema.NullOr(Schema.String),
   /** The last OUTPUT_TAIL_CHARS characters of the command's aggregated output. */
-  readonly outputTail: string
-}
+  outputTail: Schema.String,
+})
+export type CommandRun = typeof CommandRun.Type
 
-export interface FileChange {
-  readonly path: string
-  readonly kind: unknown
-  readonly diff: string
-}
+export const FileChange = Schema.Struct({
+  path: Schema.String,
+  kind: Schema.Unknown,
+  diff: Schema.String,
+})
+export type FileChange = typeof FileChange.Type
 
-export interface RunResult {
-  readonly threadId: string | null
-  readonly turnId: string | null
-  readonly turnStatus: string | null
-  readonly finalMessage: string | null
-  readonly diff: string | null
-  readonly plan: ReadonlyArray<{ readonly step: string; readonly status: string }> | null
-  readonly tokenUsage: Record<string, unknown> | null
-  readonly commands: ReadonlyArray<CommandRun>
-  readonly fileChanges: ReadonlyArray<FileChange>
-}
+export const PlanItem = Schema.Struct({ step: Schema.String, status: Schema.String })
+
+/** What a finished run did, as far as codex told. */
+export const RunResult = Schema.Struct({
+  threadId: Schema.NullOr(Schema.String),
+  turnId: Schema.NullOr(Schema.String),
+  turnStatus: Schema.NullOr(Schema.String),
+  finalMessage: Schema.NullOr(Schema.String),
+  diff: Schema.NullOr(Schema.String),
+  plan: Schema.NullOr(Schema.Array(PlanItem)),
+  /** codex's `thread/tokenUsage/updated` figures for the turn (`total`, `last`, ...). */
+  tokenUsage: Schema.NullOr(UnknownRecord),
+  commands: Schema.Array(CommandRun),
+  fileChanges: Schema.Array(FileChange),
+  /** codex's own details of a failed turn, when it gave any. */
+  codexErrorInfo: Schema.optionalKey(Schema.Unknown),
+})
+export type RunResult = typeof RunResult.Type
 
 const tail = (text: string): string =>
   text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text

@@ -1,6 +1,7 @@
 /** Sessions: one Codex thread each, and the registry that holds them. */
 import * as Schema from "effect/Schema"
 import { ApprovalMode } from "./approval.ts"
+import { AskForApproval, SandboxMode } from "./appServer/protocol.ts"
 import { newSessionId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp } from "./json.ts"
 
@@ -25,9 +26,9 @@ export const SessionRecord = Schema.Struct({
   serviceTier: Schema.NullOr(Schema.String),
   reasoningEffort: Schema.NullOr(Schema.String),
   /** codex's own approval policy for the thread (`untrusted`, `on-request`, `never`, ...). */
-  approvalPolicy: Schema.NullOr(Schema.Unknown),
+  approvalPolicy: Schema.NullOr(AskForApproval),
   /** codex's sandbox mode for the thread (`read-only`, `workspace-write`, `danger-full-access`). */
-  sandbox: Schema.NullOr(Schema.String),
+  sandbox: Schema.NullOr(SandboxMode),
   /** How codexd answers the approvals codex asks for in this session. */
   approvals: ApprovalMode,
   currentTurnId: Schema.NullOr(Schema.String),
@@ -53,8 +54,8 @@ export interface SessionSpec {
   readonly modelProvider?: string | null
   readonly serviceTier?: string | null
   readonly reasoningEffort?: string | null
-  readonly approvalPolicy?: unknown
-  readonly sandbox?: string | null
+  readonly approvalPolicy?: AskForApproval | null
+  readonly sandbox?: SandboxMode | null
   readonly approvals?: ApprovalMode
   readonly metadata?: Readonly<Record<string, string>>
 }

@@ -10,6 +10,7 @@
  *                    │ backoffDelay                  (over budget) ─▶ failed ─RESTART─▶ alive
  *                    └────────────▶ alive.starting
  *   STOP from any state ─▶ stopped ─RESTART─▶ alive
+ *   RESTART in alive re-enters it: the running child is stopped and a new one started
  *
  * `alive` invokes `childProcess`; leaving `alive` (stop, start timeout, exit) ends that actor, whose
  * cleanup terminates the process (SIGTERM, then SIGKILL).
@@ -211,6 +212,10 @@ export const childMachine = setup({
       lastError: () => "the app-server did not answer initialize in time",
       pid: null,
     }),
+    /** The crash-loop budget tripped: say so beside why the last start failed. */
+    recordGaveUp: assign(({ context }) => ({
+      lastError: `${context.lastError ?? "the app-server failed"}; gave up after ${context.maxRestarts} restarts within ${context.restartWindowMs} ms (crash-loop budget)`,
+    })),
     countRestart: assign(({ context, event }) => {
       const at = failureTime(context, event)
       return {
@@ -258,6 +263,11 @@ export const childMachine = setup({
   states: {
     idle: {
       on: {
+        RESTART: [
+          { guard: "isExec", target: "exec" },
+          { guard: "isExternal", target: "external" },
+          { target: "alive" },
+        ],
         START: [
           { guard: "isExec", target: "exec" },
           { guard: "isExternal", target: "external" },
@@ -274,16 +284,22 @@ export const childMachine = setup({
       on: {
         "CHILD.SPAWNED": { actions: "recordSpawn" },
         "CHILD.EXITED": [
-          { guard: "overRestartBudget", target: "failed", actions: "recordExit" },
+          { guard: "overRestartBudget", target: "failed", actions: ["recordExit", "recordGaveUp"] },
           { target: "backoff", actions: ["recordExit", "countRestart"] },
         ],
+        // A manual restart of a running (or starting) child: stop it, start a new one, fresh budget.
+        RESTART: { target: "alive", reenter: true, actions: "resetBudget" },
       },
       states: {
         starting: {
           on: { "CHILD.READY": { target: "running", actions: "recordReady" } },
           after: {
             startTimeout: [
-              { guard: "overRestartBudget", target: "#child.failed", actions: "recordStartTimeout" },
+              {
+                guard: "overRestartBudget",
+                target: "#child.failed",
+                actions: ["recordStartTimeout", "recordGaveUp"],
+              },
               { target: "#child.backoff", actions: ["recordStartTimeout", "countRestart"] },
             ],
           },
@@ -351,6 +367,8 @@ export const childMachine = setup({
       on: {
         "CHILD.READY": { actions: "recordReady" },
         "CHILD.EXITED": { actions: "recordExit" },
+        // Probe the binary again (it may have been replaced).
+        RESTART: { target: "exec", reenter: true, actions: "resetBudget" },
       },
     },
   },

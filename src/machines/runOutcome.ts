@@ -3,21 +3,9 @@
  * failure (or none). Pure, beside the machine so the machine file holds only states and transitions.
  */
 
-export type RunErrorCode =
-  | "turn-failed"
-  | "interrupted"
-  | "child-exited"
-  | "stalled"
-  | "approval-timed-out"
-  | "rejected-at-start"
-  | "daemon-restarted"
+import type { RunFailure } from "../domain/run.ts"
 
-export interface RunFailure {
-  readonly code: RunErrorCode
-  readonly message: string
-  /** codex's own error details, when it gave any. */
-  readonly codexErrorInfo?: unknown
-}
+export type { RunErrorCode, RunFailure } from "../domain/run.ts"
 
 export interface RunMachineInput {
   readonly runId: string

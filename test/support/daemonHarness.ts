@@ -18,7 +18,7 @@ import { fakeAppServerPath } from "./fakePeer.ts"
 import { fastSupervisorOptions, waitUntil } from "./supervisorHarness.ts"
 import { configFor } from "./tempConfig.ts"
 
-export const fastRunsOptions: RunsOptions = { idleGraceMs: 100, interruptGraceMs: 2_000 }
+export const fastRunsOptions: Partial<RunsOptions> = { idleGraceMs: 100, interruptGraceMs: 2_000 }
 
 export interface DaemonServices {
   readonly runs: Runs["Service"]
@@ -45,7 +45,7 @@ export const fakeDaemonConfig = (dir: string, flags: Partial<Record<SettingKey, 
 export const withDaemonServices = <A>(
   config: ReturnType<typeof configFor>,
   body: (services: DaemonServices) => Promise<A>,
-  runsOptions: RunsOptions = fastRunsOptions,
+  runsOptions: Partial<RunsOptions> = fastRunsOptions,
 ): Promise<A> =>
   Effect.runPromise(
     Effect.scoped(

@@ -1,5 +1,10 @@
 /** Start the fake app-server process and a client over it; everything is stopped by `cleanup`. */
 import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { AppServerEvent } from "../../src/domain/appServer/events.ts"
 import {
   type AppServerClient,
@@ -7,6 +12,7 @@ import {
   makeAppServerClient,
 } from "../../src/services/appServer/AppServerClient.ts"
 import { type AppServerProcess, spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
+import type { Transport } from "../../src/services/transport/Transport.ts"
 
 export const fakeAppServerPath = join(import.meta.dirname, "..", "fixtures", "fakeAppServer.ts")
 
@@ -29,21 +35,46 @@ export interface FakeSession {
 
 export const clientInfo = { name: "codexd-test", title: null, version: "0.0.0" }
 
-export const watchEvents = (client: AppServerClient) => {
+export interface OpenClient {
+  readonly client: AppServerClient
+  readonly events: Array<AppServerEvent>
+  readonly waitFor: FakeSession["waitFor"]
+  /** Close the client's scope (its handler fibers and the event reader). */
+  readonly release: () => Promise<void>
+}
+
+/** A client over `transport` in a scope of its own; `release` closes the scope. */
+export const scopedClient = (transport: Transport, options: AppServerClientOptions) => {
+  const scope = Effect.runSync(Scope.make())
+  const client = Effect.runSync(Scope.provide(scope)(makeAppServerClient(transport, options)))
+  return { client, scope, release: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+/**
+ * A client over `transport` in a scope of its own, with every event it emits collected from the
+ * first line on (the subscription is taken before the client reads anything).
+ */
+export const openClient = (transport: Transport, options: AppServerClientOptions): OpenClient => {
+  const { client, scope } = scopedClient(transport, options)
+  const stream = Effect.runSync(Scope.provide(scope)(client.subscribe))
   const events: Array<AppServerEvent> = []
   const waiters = new Set<{
     predicate: (e: AppServerEvent) => boolean
     resolve: (e: AppServerEvent) => void
   }>()
-  client.onEvent((event) => {
-    events.push(event)
-    for (const w of waiters) {
-      if (w.predicate(event)) {
-        waiters.delete(w)
-        w.resolve(event)
-      }
-    }
-  })
+  const reader = Effect.runFork(
+    Stream.runForEach(stream, (event) =>
+      Effect.sync(() => {
+        events.push(event)
+        for (const w of waiters) {
+          if (w.predicate(event)) {
+            waiters.delete(w)
+            w.resolve(event)
+          }
+        }
+      }),
+    ),
+  )
   const waitFor = (predicate: (e: AppServerEvent) => boolean, timeoutMs = 20_000) => {
     const seen = events.find(predicate)
     if (seen !== undefined) return Promise.resolve(seen)
@@ -60,12 +91,22 @@ export const watchEvents = (client: AppServerClient) => {
       }, timeoutMs).unref()
     })
   }
-  return { events, waitFor }
+  const release = () =>
+    Effect.runPromise(Effect.andThen(Scope.close(scope, Exit.void), Fiber.interrupt(reader)))
+  return { client, events, waitFor, release }
 }
 
 export const startFake = (script: object, options: Partial<AppServerClientOptions> = {}): FakeSession => {
   const proc = spawnFake(script)
-  const client = makeAppServerClient(proc.transport, { clientInfo, ...options })
-  const { events, waitFor } = watchEvents(client)
-  return { proc, client, events, waitFor, cleanup: async () => void (await proc.stop(500)) }
+  const { client, events, waitFor, release } = openClient(proc.transport, { clientInfo, ...options })
+  return {
+    proc,
+    client,
+    events,
+    waitFor,
+    cleanup: async () => {
+      await proc.stop(500)
+      await release()
+    },
+  }
 }

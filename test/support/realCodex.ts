@@ -1,12 +1,9 @@
 /** The real pinned codex app-server, offline against the loopback model mock, with a client over it. */
 import { bundledCodexPath } from "../../src/config.ts"
-import {
-  type AppServerClientOptions,
-  makeAppServerClient,
-} from "../../src/services/appServer/AppServerClient.ts"
+import type { AppServerClientOptions } from "../../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
 import type { CodexHome } from "./codexHome.ts"
-import { clientInfo, type FakeSession, watchEvents } from "./fakePeer.ts"
+import { clientInfo, type FakeSession, openClient } from "./fakePeer.ts"
 
 export const codexBinary = (): string => {
   const path = bundledCodexPath()
@@ -26,7 +23,19 @@ export const startRealCodex = (
     cwd,
     env: { ...process.env, ...home.env },
   })
-  const client = makeAppServerClient(proc.transport, { clientInfo, experimentalApi: true, ...options })
-  const { events, waitFor } = watchEvents(client)
-  return { proc, client, events, waitFor, cleanup: async () => void (await proc.stop(2_000)) }
+  const { client, events, waitFor, release } = openClient(proc.transport, {
+    clientInfo,
+    experimentalApi: true,
+    ...options,
+  })
+  return {
+    proc,
+    client,
+    events,
+    waitFor,
+    cleanup: async () => {
+      await proc.stop(2_000)
+      await release()
+    },
+  }
 }

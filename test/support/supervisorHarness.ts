@@ -73,3 +73,9 @@ export const waitUntil = async (
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+
+/** The child's state as the Supervisor holds it now (a SubscriptionRef read; never blocks). */
+export const childStateOf = (supervisor: Supervisor["Service"]) => Effect.runSync(supervisor.current).state
+
+/** The connected client, or null while there is none. */
+export const clientOf = (supervisor: Supervisor["Service"]) => Effect.runSync(supervisor.current).client

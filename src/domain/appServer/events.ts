@@ -105,11 +105,18 @@ export interface UnsupportedServerRequestEvent {
   readonly params: unknown
 }
 
+/** The transport closed; always the last event of a connection. */
+export interface TransportClosedEvent {
+  readonly type: "transport.closed"
+  readonly reason: string
+}
+
 export type AppServerEvent =
   | KnownAppServerEvent
   | GenericNotificationEvent
   | MalformedEvent
   | UnsupportedServerRequestEvent
+  | TransportClosedEvent
 
 const decoders = new Map<string, readonly [string, (input: unknown) => Result.Result<object, Error>]>(
   Object.entries(notificationTable).map(([method, [type, schema]]) => [

@@ -7,16 +7,21 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Effect from "effect/Effect"
 import type { RecentEvent } from "../../domain/event.ts"
-import type { EventLog } from "../events/EventLog.ts"
+import type { EventLog, EventSubscription } from "../events/EventLog.ts"
 import { ApiError } from "./httpSupport.ts"
 
 export const HEARTBEAT_MS = 15_000
 
-const parseSeq = (raw: string | null | undefined, name: string): number | undefined => {
-  if (raw === null || raw === undefined || raw === "") return undefined
+const parseSeq = (
+  raw: string | null | undefined,
+  name: string,
+): Effect.Effect<number | undefined, ApiError> => {
+  if (raw === null || raw === undefined || raw === "") return Effect.succeed(undefined)
   if (!/^\d+$/.test(raw))
-    throw new ApiError({ status: 400, code: "bad-since", message: `${name} must be a non-negative integer` })
-  return Number(raw)
+    return Effect.fail(
+      new ApiError({ status: 400, code: "bad-since", message: `${name} must be a non-negative integer` }),
+    )
+  return Effect.succeed(Number(raw))
 }
 
 const frame = (event: string, data: unknown, id?: number): string =>
@@ -34,65 +39,74 @@ const drainedOrClosed = (res: ServerResponse) =>
     res.on("close", done)
   })
 
+/** Write a subscription's items to the response until either end closes. */
+const pipeToResponse = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  subscription: EventSubscription,
+  heartbeatMs: number,
+): Promise<void> => {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-store",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  })
+  res.write(": codexd event stream\n\n")
+  const heartbeat = setInterval(() => res.write(": heartbeat\n\n"), heartbeatMs)
+  const stop = () => subscription.close()
+  req.on("close", stop)
+  try {
+    for (;;) {
+      const first = await subscription.next()
+      if (first === null) break
+      // Whatever else is already waiting goes out in the same write: one syscall, not one per event.
+      let text = ""
+      let dropped = false
+      for (const item of [first, ...subscription.takeBuffered()]) {
+        if (item._tag === "Event") text += frame(item.event.type, item.event, item.event.seq)
+        else if (item._tag === "Reset")
+          text += frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
+        else {
+          text += frame("dropped", { reason: item.reason })
+          dropped = true
+          break
+        }
+      }
+      // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
+      if (!res.write(text) && !dropped) await drainedOrClosed(res)
+      if (dropped || res.destroyed) break
+    }
+  } finally {
+    clearInterval(heartbeat)
+    req.off("close", stop)
+    subscription.close()
+    res.end()
+  }
+}
+
 export const serveEventStream = (
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
   events: EventLog["Service"],
   options: { readonly heartbeatMs?: number; readonly bound?: number } = {},
-): Promise<void> => {
-  const since =
-    parseSeq(req.headers["last-event-id"] as string | undefined, "Last-Event-ID") ??
-    parseSeq(url.searchParams.get("since"), "since")
-  const runId = url.searchParams.get("runId")
-  const sessionId = url.searchParams.get("sessionId")
-  const filter = (event: RecentEvent) =>
-    (runId === null || event.detail?.runId === runId) &&
-    (sessionId === null || event.detail?.sessionId === sessionId)
-
-  return Effect.runPromise(
-    events.subscribe({
+): Effect.Effect<void, ApiError> =>
+  Effect.gen(function* () {
+    const since =
+      (yield* parseSeq(req.headers["last-event-id"] as string | undefined, "Last-Event-ID")) ??
+      (yield* parseSeq(url.searchParams.get("since"), "since"))
+    const runId = url.searchParams.get("runId")
+    const sessionId = url.searchParams.get("sessionId")
+    const filter = (event: RecentEvent) =>
+      (runId === null || event.detail?.runId === runId) &&
+      (sessionId === null || event.detail?.sessionId === sessionId)
+    const subscription = yield* events.subscribe({
       ...(since === undefined ? {} : { since }),
       filter,
       ...(options.bound === undefined ? {} : { bound: options.bound }),
-    }),
-  ).then(async (subscription) => {
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
     })
-    res.write(": codexd event stream\n\n")
-    const heartbeat = setInterval(() => res.write(": heartbeat\n\n"), options.heartbeatMs ?? HEARTBEAT_MS)
-    const stop = () => subscription.close()
-    req.on("close", stop)
-    try {
-      for (;;) {
-        const first = await subscription.next()
-        if (first === null) break
-        // Whatever else is already waiting goes out in the same write: one syscall, not one per event.
-        let text = ""
-        let dropped = false
-        for (const item of [first, ...subscription.takeBuffered()]) {
-          if (item._tag === "Event") text += frame(item.event.type, item.event, item.event.seq)
-          else if (item._tag === "Reset")
-            text += frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
-          else {
-            text += frame("dropped", { reason: item.reason })
-            dropped = true
-            break
-          }
-        }
-        // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
-        if (!res.write(text) && !dropped) await drainedOrClosed(res)
-        if (dropped || res.destroyed) break
-      }
-    } finally {
-      clearInterval(heartbeat)
-      req.off("close", stop)
-      subscription.close()
-      res.end()
-    }
+    yield* Effect.promise(() =>
+      pipeToResponse(req, res, subscription, options.heartbeatMs ?? HEARTBEAT_MS),
+    ).pipe(Effect.ensuring(Effect.sync(() => subscription.close())))
   })
-}

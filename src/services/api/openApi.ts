@@ -1,6 +1,6 @@
-/** `GET /openapi.json`: the API described from its route table, so the description cannot drift. */
+/** `GET /openapi.json`: the API described from its route tables, so the description cannot drift. */
 import * as Schema from "effect/Schema"
-import type { Route } from "./apiRoutes.ts"
+import type { Route } from "./routeTable.ts"
 
 const errorResponse = {
   description: "an error",
@@ -16,7 +16,9 @@ const errorResponse = {
   },
 }
 
-export const openApiDocument = (routes: ReadonlyArray<Route>, eventStreamPath: string) => {
+const schemaOf = (schema: Schema.Top) => Schema.toJsonSchemaDocument(schema).schema
+
+export const openApiDocument = <E, R>(routes: ReadonlyArray<Route<E, R>>) => {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const route of routes) {
     const path = route.pattern.replace(/:(\w+)/g, "{$1}")
@@ -26,30 +28,30 @@ export const openApiDocument = (routes: ReadonlyArray<Route>, eventStreamPath: s
       required: true,
       schema: { type: "string" },
     }))
+    const success =
+      route.kind === "raw"
+        ? { description: route.contentType, content: { [route.contentType]: {} } }
+        : route.response === undefined
+          ? { description: "the answer, JSON" }
+          : {
+              description: "the answer",
+              content: { "application/json": { schema: schemaOf(route.response) } },
+            }
     paths[path] ??= {}
     ;(paths[path] as Record<string, unknown>)[route.method.toLowerCase()] = {
       summary: route.summary,
+      ...(route.auth === "none" ? { security: [] } : {}),
       ...(params.length > 0 ? { parameters: params } : {}),
-      ...(route.body === undefined
-        ? {}
-        : {
+      ...(route.kind === "json" && route.body !== undefined
+        ? {
             requestBody: {
               required: true,
-              content: { "application/json": { schema: Schema.toJsonSchemaDocument(route.body).schema } },
+              content: { "application/json": { schema: schemaOf(route.body) } },
             },
-          }),
-      responses: { "2XX": { description: "the answer, JSON" }, "4XX": errorResponse, "5XX": errorResponse },
+          }
+        : {}),
+      responses: { "2XX": success, "4XX": errorResponse, "5XX": errorResponse },
     }
-  }
-  paths["/healthz"] = {
-    get: { summary: "liveness, no token needed", security: [], responses: { "200": { description: "ok" } } },
-  }
-  paths[eventStreamPath] = {
-    get: {
-      summary:
-        "the live event stream (Server-Sent Events); ?since=SEQ or Last-Event-ID replays, ?runId= and ?sessionId= filter",
-      responses: { "200": { description: "text/event-stream" } },
-    },
   }
   return {
     openapi: "3.1.0",

@@ -6,7 +6,12 @@
  *
  * Failure is sticky: once the transport closes, every pending request fails at once with the
  * TransportClosedError, and so does every later one. Bad lines never break the connection; they
- * become `malformed` events.
+ * become `malformed` events. The events are a Stream (a PubSub's subscription) that ends with a
+ * `transport.closed` event once the transport has delivered its last line: whoever reads the
+ * stream sees a turn's `turn/completed` still in the pipe before it hears of the close.
+ *
+ * The client lives in a Scope (the child's or connection's): its server-request handlers are fibers
+ * of that scope, and closing it stops them. Request timeouts run on Effect's Clock.
  *
  * Facts of the real server that callers must design around (all seen in the real-peer tests):
  * - after `turn/interrupt`, an approval `cancel` or a steer, an open item may never get `item/completed`;
@@ -17,9 +22,14 @@
  * - closing stdin or SIGTERM ends the server within tens of ms, with no `turn/completed` for the
  *   active turn: the caller learns it from `closed`.
  */
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as PubSub from "effect/PubSub"
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { type AppServerEvent, malformed, toAppServerEvent } from "../../domain/appServer/events.ts"
 import {
   type ClientInfo,
@@ -50,7 +60,11 @@ import {
   RpcErrorCode,
   type RpcErrorPayload,
 } from "../../domain/appServer/rpc.ts"
-import { isHandledServerRequest, type ServerRequestHandler } from "../../domain/appServer/serverRequests.ts"
+import {
+  isHandledServerRequest,
+  type ServerRequestAnswer,
+  type ServerRequestHandler,
+} from "../../domain/appServer/serverRequests.ts"
 import type { RequestId } from "../../domain/appServer/wire.ts"
 import { decodeValue } from "../../domain/decode.ts"
 import type { Transport } from "../transport/Transport.ts"
@@ -61,6 +75,7 @@ import {
   RpcError,
   RpcOverloadedError,
   type TransportClosedError,
+  UnknownThreadError,
 } from "./appServerErrors.ts"
 
 export interface AppServerClientOptions {
@@ -77,8 +92,6 @@ export interface RequestOptions {
   readonly timeoutMs?: number
 }
 
-export type EventListener = (event: AppServerEvent) => void
-
 export interface AppServerClient {
   readonly transport: string
   /** `initialize` then `initialized`; the result is kept in `serverInfo`. */
@@ -90,25 +103,28 @@ export interface AppServerClient {
     options?: RequestOptions,
   ) => Effect.Effect<unknown, AppServerError>
   readonly threadStart: (params: ThreadStartParams) => Effect.Effect<ThreadSessionResult, AppServerError>
-  readonly threadResume: (params: ThreadResumeParams) => Effect.Effect<ThreadSessionResult, AppServerError>
+  /** Fails with `UnknownThreadError` when codex does not know the thread. */
+  readonly threadResume: (
+    params: ThreadResumeParams,
+  ) => Effect.Effect<ThreadSessionResult, AppServerError | UnknownThreadError>
   readonly threadRead: (params: ThreadReadParams) => Effect.Effect<ThreadReadResult, AppServerError>
   readonly threadList: (params: ThreadListParams) => Effect.Effect<ThreadListResult, AppServerError>
   readonly threadUnsubscribe: (params: ThreadUnsubscribeParams) => Effect.Effect<unknown, AppServerError>
   readonly turnStart: (params: TurnStartParams) => Effect.Effect<TurnStartResult, AppServerError>
   readonly turnSteer: (params: TurnSteerParams) => Effect.Effect<TurnSteerResult, AppServerError>
   readonly turnInterrupt: (params: TurnInterruptParams) => Effect.Effect<unknown, AppServerError>
-  /** Listen to every event; returns the function that stops listening. */
-  readonly onEvent: (listener: EventListener) => () => void
-  /** Resolves with the reason once the transport has closed. */
-  readonly closed: Promise<TransportClosedError>
+  /**
+   * Every event from now on, ending with `transport.closed`. Subscribes when the stream runs; use
+   * `subscribe` to be subscribed before doing anything else.
+   */
+  readonly events: Stream.Stream<AppServerEvent>
+  /** Subscribed at once: the stream holds every event from this moment. */
+  readonly subscribe: Effect.Effect<Stream.Stream<AppServerEvent>, never, Scope.Scope>
+  /** Succeeds with the reason once the transport has closed. */
+  readonly closed: Effect.Effect<TransportClosedError>
   readonly isClosed: () => boolean
   /** Close our side of the transport. */
-  readonly close: () => void
-}
-
-interface Pending {
-  readonly method: string
-  readonly settle: (outcome: { readonly result: unknown } | { readonly error: AppServerError }) => void
+  readonly close: Effect.Effect<void>
 }
 
 const toRpcError = (method: string, error: RpcErrorPayload): RpcError | RpcOverloadedError => {
@@ -118,167 +134,177 @@ const toRpcError = (method: string, error: RpcErrorPayload): RpcError | RpcOverl
     : new RpcError({ method, code: error.code, message: error.message, ...data })
 }
 
+/**
+ * codex answers a resume of a thread it never persisted with an invalid-request error whose text is
+ * the only thing that tells it apart from other refusals: read here, at the protocol edge, once.
+ */
+const UNKNOWN_THREAD = /no rollout found|thread not found|unknown thread/i
+
+const ends = (event: AppServerEvent): boolean => event.type === "transport.closed"
+
+/** A client over `transport`; it lives as long as the current scope. */
 export const makeAppServerClient = (
   transport: Transport,
   options: AppServerClientOptions,
-): AppServerClient => {
-  const defaultTimeoutMs = options.requestTimeoutMs ?? 30_000
-  const pending = new Map<RequestId, Pending>()
-  const listeners = new Set<EventListener>()
-  let nextId = 1
-  let closedError: TransportClosedError | null = null
-  let serverInfo: InitializeResult | null = null
-  let resolveClosed: (error: TransportClosedError) => void = () => undefined
-  const closed = new Promise<TransportClosedError>((resolve) => {
-    resolveClosed = resolve
-  })
+): Effect.Effect<AppServerClient, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const defaultTimeoutMs = options.requestTimeoutMs ?? 30_000
+    const pending = new Map<
+      RequestId,
+      { method: string; answer: Deferred.Deferred<unknown, AppServerError> }
+    >()
+    const events = yield* PubSub.unbounded<AppServerEvent>()
+    const closed = yield* Deferred.make<TransportClosedError>()
+    const handlers = yield* FiberSet.makeRuntime()
+    let nextId = 1
+    let closedError: TransportClosedError | null = null
+    let serverInfo: InitializeResult | null = null
 
-  const emit = (event: AppServerEvent): void => {
-    for (const listener of listeners) listener(event)
-  }
+    const emit = (event: AppServerEvent): void => void PubSub.publishUnsafe(events, event)
 
-  const answer = (
-    id: RequestId,
-    outcome: { readonly result: unknown } | { readonly error: RpcErrorPayload },
-  ): void => {
-    transport.send("result" in outcome ? encodeResult(id, outcome.result) : encodeError(id, outcome.error))
-  }
-
-  const handleServerRequest = (id: RequestId, method: string, params: unknown): void => {
-    const handler = options.onServerRequest
-    if (!isHandledServerRequest(method) || handler === undefined) {
-      emit({ type: "serverRequest.unsupported", method, id, params })
-      answer(id, {
-        error: { code: RpcErrorCode.methodNotFound, message: `codexd does not handle ${method}` },
-      })
-      return
+    const answer = (id: RequestId, outcome: ServerRequestAnswer): void => {
+      transport.send("result" in outcome ? encodeResult(id, outcome.result) : encodeError(id, outcome.error))
     }
-    Effect.runFork(
-      handler({ id, method, params }).pipe(
-        Effect.catchCause((cause) =>
-          Effect.succeed({
-            error: { code: RpcErrorCode.internalError, message: `handler failed: ${String(cause)}` },
-          }),
-        ),
-        Effect.tap((outcome) => Effect.sync(() => closedError === null && answer(id, outcome))),
-      ),
-    )
-  }
 
-  transport.start({
-    onLine: (line) => {
-      const message = classifyLine(line)
-      switch (message.kind) {
-        case "notification":
-          emit(toAppServerEvent(message.method, message.params, message.emittedAtMs))
-          return
-        case "request":
-          handleServerRequest(message.id, message.method, message.params)
-          return
-        case "response":
-        case "errorResponse": {
-          const entry = message.id === null ? undefined : pending.get(message.id)
-          if (entry === undefined) {
-            emit(malformed(line, "response to an unknown or expired request id"))
-            return
-          }
-          pending.delete(message.id as RequestId)
-          entry.settle(
-            message.kind === "response"
-              ? { result: message.result }
-              : { error: toRpcError(entry.method, message.error) },
-          )
-          return
-        }
-        case "malformed":
-          emit(message.event)
-      }
-    },
-    onOversizedLine: (bytes) =>
-      emit(malformed("", `line of ${bytes} bytes exceeds the limit and was skipped`)),
-    onClose: (error) => {
-      closedError = error
-      for (const entry of pending.values()) entry.settle({ error })
-      pending.clear()
-      resolveClosed(error)
-    },
-  })
-
-  const request = (method: string, params?: unknown, requestOptions: RequestOptions = {}) =>
-    Effect.callback<unknown, AppServerError>((resume) => {
-      if (closedError !== null) {
-        resume(Effect.fail(closedError))
+    const handleServerRequest = (id: RequestId, method: string, params: unknown): void => {
+      const handler = options.onServerRequest
+      if (!isHandledServerRequest(method) || handler === undefined) {
+        emit({ type: "serverRequest.unsupported", method, id, params })
+        answer(id, {
+          error: { code: RpcErrorCode.methodNotFound, message: `codexd does not handle ${method}` },
+        })
         return
       }
-      const id = nextId++
-      const timeoutMs = requestOptions.timeoutMs ?? defaultTimeoutMs
-      const timer = setTimeout(() => {
-        pending.delete(id)
-        resume(Effect.fail(new RequestTimeoutError({ method, timeoutMs })))
-      }, timeoutMs)
-      pending.set(id, {
-        method,
-        settle: (outcome) => {
-          clearTimeout(timer)
-          resume("result" in outcome ? Effect.succeed(outcome.result) : Effect.fail(outcome.error))
-        },
-      })
-      transport.send(encodeRequest(id, method, params))
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        pending.delete(id)
-      })
+      handlers(
+        handler({ id, method, params }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.succeed({
+              error: { code: RpcErrorCode.internalError, message: `handler failed: ${String(cause)}` },
+            }),
+          ),
+          Effect.tap((outcome) => Effect.sync(() => closedError === null && answer(id, outcome))),
+        ),
+      )
+    }
+
+    transport.start({
+      onLine: (line) => {
+        const message = classifyLine(line)
+        switch (message.kind) {
+          case "notification":
+            emit(toAppServerEvent(message.method, message.params, message.emittedAtMs))
+            return
+          case "request":
+            handleServerRequest(message.id, message.method, message.params)
+            return
+          case "response":
+          case "errorResponse": {
+            const entry = message.id === null ? undefined : pending.get(message.id)
+            if (entry === undefined) {
+              emit(malformed(line, "response to an unknown or expired request id"))
+              return
+            }
+            pending.delete(message.id as RequestId)
+            Deferred.doneUnsafe(
+              entry.answer,
+              message.kind === "response"
+                ? Effect.succeed(message.result)
+                : Effect.fail(toRpcError(entry.method, message.error)),
+            )
+            return
+          }
+          case "malformed":
+            emit(message.event)
+        }
+      },
+      onOversizedLine: (bytes) =>
+        emit(malformed("", `line of ${bytes} bytes exceeds the limit and was skipped`)),
+      onClose: (error) => {
+        closedError = error
+        for (const entry of pending.values()) Deferred.doneUnsafe(entry.answer, Effect.fail(error))
+        pending.clear()
+        Deferred.doneUnsafe(closed, Effect.succeed(error))
+        // The last event; late subscribers get it too, so nobody waits on a stream that has ended.
+        PubSub.endUnsafe(events, { type: "transport.closed", reason: error.message })
+      },
     })
 
-  const typed =
-    <A>(method: string, schema: Schema.ConstraintDecoder<A>) =>
-    (params: unknown, requestOptions?: RequestOptions): Effect.Effect<A, AppServerError> =>
-      Effect.flatMap(request(method, params, requestOptions), (result) => {
-        const decoded = decodeValue(schema, `${method} result`)(result)
-        return Result.isSuccess(decoded)
-          ? Effect.succeed(decoded.success)
-          : Effect.fail(new ResultDecodeError({ method, message: decoded.failure.message }))
+    const request = (method: string, params?: unknown, requestOptions: RequestOptions = {}) =>
+      Effect.suspend(() => {
+        if (closedError !== null) return Effect.fail(closedError)
+        const id = nextId++
+        const timeoutMs = requestOptions.timeoutMs ?? defaultTimeoutMs
+        const reply = Deferred.makeUnsafe<unknown, AppServerError>()
+        pending.set(id, { method, answer: reply })
+        transport.send(encodeRequest(id, method, params))
+        return Deferred.await(reply).pipe(
+          Effect.timeoutOrElse({
+            duration: timeoutMs,
+            orElse: () => Effect.fail(new RequestTimeoutError({ method, timeoutMs })),
+          }),
+          Effect.ensuring(Effect.sync(() => pending.delete(id))),
+        )
       })
 
-  const initializeParams: InitializeParams = {
-    clientInfo: options.clientInfo,
-    capabilities: {
-      experimentalApi: options.experimentalApi ?? false,
-      ...(options.optOutNotificationMethods === undefined
-        ? {}
-        : { optOutNotificationMethods: options.optOutNotificationMethods }),
-    },
-  }
+    const typed =
+      <A>(method: string, schema: Schema.ConstraintDecoder<A>) =>
+      (params: unknown, requestOptions?: RequestOptions): Effect.Effect<A, AppServerError> =>
+        Effect.flatMap(request(method, params, requestOptions), (result) => {
+          const decoded = decodeValue(schema, `${method} result`)(result)
+          return Result.isSuccess(decoded)
+            ? Effect.succeed(decoded.success)
+            : Effect.fail(new ResultDecodeError({ method, message: decoded.failure.message }))
+        })
 
-  return {
-    transport: transport.describe,
-    initialize: typed(
-      "initialize",
-      InitializeResult,
-    )(initializeParams).pipe(
-      Effect.tap((result) =>
-        Effect.sync(() => {
-          serverInfo = result
-          transport.send(encodeNotification("initialized"))
-        }),
+    const initializeParams: InitializeParams = {
+      clientInfo: options.clientInfo,
+      capabilities: {
+        experimentalApi: options.experimentalApi ?? false,
+        ...(options.optOutNotificationMethods === undefined
+          ? {}
+          : { optOutNotificationMethods: options.optOutNotificationMethods }),
+      },
+    }
+
+    const threadResume = typed("thread/resume", ThreadSessionResult)
+    const subscribe = Effect.map(PubSub.subscribe(events), (subscription) =>
+      Stream.fromSubscription(subscription).pipe(Stream.takeUntil(ends)),
+    )
+
+    return {
+      transport: transport.describe,
+      initialize: typed(
+        "initialize",
+        InitializeResult,
+      )(initializeParams).pipe(
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            serverInfo = result
+            transport.send(encodeNotification("initialized"))
+          }),
+        ),
       ),
-    ),
-    serverInfo: () => serverInfo,
-    request,
-    threadStart: typed("thread/start", ThreadSessionResult),
-    threadResume: typed("thread/resume", ThreadSessionResult),
-    threadRead: typed("thread/read", ThreadReadResult),
-    threadList: typed("thread/list", ThreadListResult),
-    threadUnsubscribe: typed("thread/unsubscribe", ThreadUnsubscribeResult),
-    turnStart: typed("turn/start", TurnStartResult),
-    turnSteer: typed("turn/steer", TurnSteerResult),
-    turnInterrupt: typed("turn/interrupt", EmptyResult),
-    onEvent: (listener) => {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    closed,
-    isClosed: () => closedError !== null,
-    close: () => transport.close(),
-  }
-}
+      serverInfo: () => serverInfo,
+      request,
+      threadStart: typed("thread/start", ThreadSessionResult),
+      threadResume: (params: ThreadResumeParams) =>
+        threadResume(params).pipe(
+          Effect.catchIf(
+            (error): error is RpcError => error._tag === "RpcError" && UNKNOWN_THREAD.test(error.message),
+            (error) =>
+              Effect.fail(new UnknownThreadError({ threadId: params.threadId, message: error.message })),
+          ),
+        ),
+      threadRead: typed("thread/read", ThreadReadResult),
+      threadList: typed("thread/list", ThreadListResult),
+      threadUnsubscribe: typed("thread/unsubscribe", ThreadUnsubscribeResult),
+      turnStart: typed("turn/start", TurnStartResult),
+      turnSteer: typed("turn/steer", TurnSteerResult),
+      turnInterrupt: typed("turn/interrupt", EmptyResult),
+      events: Stream.fromPubSub(events).pipe(Stream.takeUntil(ends)),
+      subscribe,
+      closed: Deferred.await(closed),
+      isClosed: () => closedError !== null,
+      close: Effect.sync(() => transport.close()),
+    } satisfies AppServerClient
+  })

@@ -43,3 +43,9 @@ export type AppServerError =
   | RequestTimeoutError
   | ResultDecodeError
   | TransportClosedError
+
+/** `thread/resume` of a thread codex does not know (it keeps a thread only once a turn of it completed). */
+export class UnknownThreadError extends Schema.TaggedError<UnknownThreadError>()("UnknownThreadError", {
+  threadId: Schema.String,
+  message: Schema.String,
+}) {}

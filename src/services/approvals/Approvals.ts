@@ -1,16 +1,22 @@
 /**
  * Approvals: answers the approval requests codex sends, by the mode of the run they belong to.
- * Owns the pending approvals (in memory with their deadline timers, and persisted as records) and
+ * Owns the pending approvals (in memory with their deadline fibers, and persisted as records) and
  * the routes from a thread to the run whose turn is active on it. Does not own runs: the Runs service
- * registers a route for each running turn and hears back through the route's callbacks.
+ * registers a route for each running turn (for as long as a scope lives) and hears back through
+ * `signals`, a PubSub of what happened to each run's approvals.
  *
  * No approval waits forever: an asked one is declined at its deadline, cancelled when its run ends or
  * the child exits, cleared when codex withdraws it, and cancelled on start if a crash left it pending.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { CodexdConfig } from "../../config.ts"
 import type { ApprovalDecision, ApprovalMode, ApprovalRecord, ApprovalStatus } from "../../domain/approval.ts"
 import type { ServerRequest, ServerRequestAnswer } from "../../domain/appServer/serverRequests.ts"
@@ -24,27 +30,30 @@ import { approvalAnswerFor, approvalRequestDetails, declineNonApproval } from ".
 /** Settled approvals kept in the registry for `codexd approvals`; pending ones are always kept. */
 const SETTLED_KEPT = 200
 
+/** Which run a thread's approvals belong to, and what the run knows about them. */
 export interface ApprovalRoute {
   readonly runId: RunId
   readonly sessionId: SessionId
-  readonly turnId: () => string | null
   readonly mode: ApprovalMode
-  /** A person is being asked: the run waits, and its silence watchdog pauses. */
-  readonly onAsked: () => void
-  /** No approval of the run is pending any more. */
-  readonly onSettled: () => void
-  /** An approval reached its deadline and was declined. */
-  readonly onExpired: () => void
+  readonly turnId: () => string | null
   /** The proposed diff of a file-change item, when the run has seen the item. */
   readonly diffOf: (itemId: string) => string | null
 }
+
+/** What happened to a run's approvals, for the run's machine. */
+export type ApprovalSignal =
+  /** A person is being asked: the run waits, and its silence watchdog pauses. */
+  | { readonly _tag: "Asked"; readonly runId: RunId }
+  /** No approval of the run is pending any more. */
+  | { readonly _tag: "Settled"; readonly runId: RunId }
+  /** An approval reached its deadline and was declined. */
+  | { readonly _tag: "Expired"; readonly runId: RunId }
 
 interface Pending {
   readonly record: ApprovalRecord
   readonly request: ServerRequest
   readonly route: ApprovalRoute
   readonly answer: Deferred.Deferred<ServerRequestAnswer>
-  readonly timer: ReturnType<typeof setTimeout>
 }
 
 export class Approvals extends Context.Service<
@@ -52,8 +61,10 @@ export class Approvals extends Context.Service<
   {
     /** The AppServerClient's handler for the server requests codexd knows. */
     readonly handleServerRequest: (request: ServerRequest) => Effect.Effect<ServerRequestAnswer>
-    /** Send the approvals of `threadId` to this run until the returned function is called. */
-    readonly route: (threadId: string, route: ApprovalRoute) => () => void
+    /** Send the approvals of `threadId` to this run while the current scope lives. */
+    readonly route: (threadId: string, route: ApprovalRoute) => Effect.Effect<void, never, Scope.Scope>
+    /** Subscribed at once: every signal from now on. */
+    readonly signals: Effect.Effect<Stream.Stream<ApprovalSignal>, never, Scope.Scope>
     readonly answer: (
       approvalId: string,
       decision: ApprovalDecision,
@@ -73,10 +84,12 @@ export class Approvals extends Context.Service<
       const config = yield* CodexdConfig
       const store = yield* Store
       const events = yield* EventLog
-      const services = yield* Effect.context<never>()
       const routes = new Map<string, ApprovalRoute>()
       const pending = new Map<string, Pending>()
-      const nowIso = () => new Date().toISOString()
+      const deadlines = yield* FiberMap.make<string>()
+      const signals = yield* PubSub.unbounded<ApprovalSignal>()
+      const signal = (value: ApprovalSignal) => PubSub.publish(signals, value)
+      const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
       const save = (record: ApprovalRecord) =>
         store
@@ -99,7 +112,12 @@ export class Approvals extends Context.Service<
       // A crash left these pending; the child that asked is gone, so nobody can use an answer.
       const orphaned = (yield* store.approvals).approvals.filter((a) => a.status === "pending")
       for (const record of orphaned) {
-        const cancelled = { ...record, status: "cancelled" as const, decision: null, settledAt: nowIso() }
+        const cancelled = {
+          ...record,
+          status: "cancelled" as const,
+          decision: null,
+          settledAt: yield* nowIso,
+        }
         yield* save(cancelled)
         yield* events.publish({
           level: "warn",
@@ -118,8 +136,9 @@ export class Approvals extends Context.Service<
         Effect.gen(function* () {
           if (pending.get(entry.record.approvalId) !== entry) return entry.record
           pending.delete(entry.record.approvalId)
-          clearTimeout(entry.timer)
-          const record: ApprovalRecord = { ...entry.record, status, decision, settledAt: nowIso() }
+          // The deadline's own fiber settles an expired one; it must not interrupt itself.
+          if (status !== "expired") yield* FiberMap.remove(deadlines, entry.record.approvalId)
+          const record: ApprovalRecord = { ...entry.record, status, decision, settledAt: yield* nowIso }
           yield* save(record)
           yield* events.publish({
             level: status === "expired" ? "warn" : "info",
@@ -129,14 +148,12 @@ export class Approvals extends Context.Service<
           })
           // After `resolved` codex expects no answer; anything sent is ignored, so one path fits all.
           yield* Deferred.succeed(entry.answer, approvalAnswerFor(entry.request, decision ?? "cancel"))
-          if (status === "expired") entry.route.onExpired()
-          const runStillWaits = [...pending.values()].some((p) => p.record.runId === entry.record.runId)
-          if (!runStillWaits && status !== "cancelled") entry.route.onSettled()
+          const runId = entry.record.runId
+          if (status === "expired") yield* signal({ _tag: "Expired", runId })
+          const runStillWaits = [...pending.values()].some((p) => p.record.runId === runId)
+          if (!runStillWaits && status !== "cancelled") yield* signal({ _tag: "Settled", runId })
           return record
         })
-
-      const runSettle = (entry: Pending, status: "expired", decision: ApprovalDecision, reason: string) =>
-        void Effect.runPromiseWith(services)(settle(entry, status, decision, reason))
 
       const ask = (
         request: ServerRequest,
@@ -144,7 +161,7 @@ export class Approvals extends Context.Service<
         route: ApprovalRoute,
       ) =>
         Effect.gen(function* () {
-          const now = Date.now()
+          const now = yield* Clock.currentTimeMillis
           const record: ApprovalRecord = {
             approvalId: newApprovalId(),
             runId: route.runId,
@@ -165,17 +182,15 @@ export class Approvals extends Context.Service<
             settledAt: null,
           }
           const answer = yield* Deferred.make<ServerRequestAnswer>()
-          const entry: Pending = {
-            record,
-            request,
-            route,
-            answer,
-            timer: setTimeout(
-              () => runSettle(entry, "expired", "decline", "not answered before its deadline"),
-              config.runs.approvalTimeoutMs,
-            ),
-          }
+          const entry: Pending = { record, request, route, answer }
           pending.set(record.approvalId, entry)
+          yield* FiberMap.run(
+            deadlines,
+            record.approvalId,
+            Effect.sleep(config.runs.approvalTimeoutMs).pipe(
+              Effect.andThen(settle(entry, "expired", "decline", "not answered before its deadline")),
+            ),
+          )
           yield* save(record)
           yield* events.publish({
             level: "warn",
@@ -190,7 +205,7 @@ export class Approvals extends Context.Service<
               deadlineAt: record.deadlineAt,
             },
           })
-          route.onAsked()
+          yield* signal({ _tag: "Asked", runId: route.runId })
           return yield* Deferred.await(answer)
         })
 
@@ -247,12 +262,15 @@ export class Approvals extends Context.Service<
 
       return Approvals.of({
         handleServerRequest,
-        route: (threadId, route) => {
-          routes.set(threadId, route)
-          return () => {
-            if (routes.get(threadId) === route) routes.delete(threadId)
-          }
-        },
+        route: (threadId, route) =>
+          Effect.acquireRelease(
+            Effect.sync(() => routes.set(threadId, route)),
+            () =>
+              Effect.sync(() => {
+                if (routes.get(threadId) === route) routes.delete(threadId)
+              }),
+          ),
+        signals: Effect.map(PubSub.subscribe(signals), Stream.fromSubscription),
         answer: (approvalId, decision) =>
           Effect.gen(function* () {
             const entry = pending.get(approvalId)

@@ -17,8 +17,9 @@ import { type ExecRunSpec, execArgv } from "../../domain/exec/execArgv.ts"
 import { makeExecTranslator, type Notification } from "../../domain/exec/execTranslation.ts"
 import { EventLog } from "../events/EventLog.ts"
 import { redactText } from "../logging/redact.ts"
+import { makeBridge } from "../runtime.ts"
 import { LineSplitter } from "../transport/lineSplitter.ts"
-import { processGroupOptions, stopGroup } from "../transport/processGroup.ts"
+import { processGroupOptions, SpawnError, stopGroup } from "../transport/processGroup.ts"
 
 export interface ExecTurnSpec extends Omit<ExecRunSpec, "skipGitRepoCheck"> {
   /** The id the turn's events carry: exec has no turn ids of its own. */
@@ -49,7 +50,10 @@ export class ExecAdapter extends Context.Service<
   ExecAdapter,
   {
     /** Start one turn; its events and its end arrive through the handlers. */
-    readonly startTurn: (spec: ExecTurnSpec, handlers: ExecTurnHandlers) => Effect.Effect<ExecTurn, Error>
+    readonly startTurn: (
+      spec: ExecTurnSpec,
+      handlers: ExecTurnHandlers,
+    ) => Effect.Effect<ExecTurn, SpawnError>
   }
 >()("codexd/ExecAdapter") {
   static readonly layer = (
@@ -62,14 +66,14 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
   Effect.gen(function* () {
     const config = yield* CodexdConfig
     const eventLog = yield* EventLog
-    const services = yield* Effect.context<never>()
-    const publish = (effect: Effect.Effect<unknown>) => void Effect.runPromiseWith(services)(effect)
+    const bridge = yield* makeBridge<never>()
+    const publish = (effect: Effect.Effect<unknown>) => bridge.fork(effect)
     /** Every exec process not yet exited, so the daemon's stop ends them all. */
     const live = new Set<() => Promise<unknown>>()
 
     const startTurn = (spec: ExecTurnSpec, handlers: ExecTurnHandlers) =>
       Effect.try({
-        try: () => {
+        try: (): ExecTurn => {
           const child = execa(
             config.server.childCommand,
             [...execArgv({ ...spec, skipGitRepoCheck: true })],
@@ -82,14 +86,16 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
             },
           )
           const pid = child.pid
-          if (pid === undefined || child.stdout === null || child.stderr === null)
-            throw new Error(`could not start ${config.server.childCommand} exec`)
+          if (pid === undefined || child.stdout === null || child.stderr === null) {
+            void child.catch(() => undefined)
+            throw new SpawnError({ command: config.server.childCommand, cause: "no process was started" })
+          }
 
           const translator = makeExecTranslator(spec.turnId)
           let ended = false
           let interrupted = false
           const deliver = (notification: Notification) => {
-            const event = toAppServerEvent(notification.method, notification.params, Date.now())
+            const event = toAppServerEvent(notification.method, notification.params, null)
             if (event.type === "turn.completed") ended = true
             handlers.onEvent(event)
           }
@@ -165,9 +171,12 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
               interrupted = true
               void stop()
             },
-          } satisfies ExecTurn
+          }
         },
-        catch: (error) => (error instanceof Error ? error : new Error(String(error))),
+        catch: (error) =>
+          error instanceof SpawnError
+            ? error
+            : new SpawnError({ command: config.server.childCommand, cause: String(error) }),
       })
 
     yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...live].map((stop) => stop()))))

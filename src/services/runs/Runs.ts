@@ -1,14 +1,26 @@
 /**
- * Runs: the run registry, the scheduler and the live runs. Owns accepting a run (durable before it
- * is acknowledged), scheduling (one turn per session at a time, FIFO within a session, a global
- * limit, sessions served in turn), routing each thread's events to the run on it, interrupt and steer,
- * failing running runs when the child exits under them, and recovery after a daemon crash.
- * Does not own threads (Sessions), approvals (Approvals) or the child (Supervisor).
+ * Runs: accepting runs, scheduling them and the live runs. Owns accepting a run (durable before it
+ * is acknowledged), scheduling (through the RunQueue: one turn per session at a time, FIFO within a
+ * session, a global limit, sessions served in turn), routing each thread's events to the run on it,
+ * interrupt and steer, failing running runs when the child exits under them, and recovery after a
+ * daemon crash. Does not own threads (Sessions), approvals (Approvals), the child (Supervisor) or
+ * where records are kept (RunStore).
+ *
+ * Every subscription is a fiber of this layer: the child's changes (a new client is watched, then
+ * the queue is pumped), each client's events (routed to the run on their thread, until the stream
+ * ends with the transport's close), the approval signals (forwarded to the run they concern) and
+ * the sweep that fails any run left `running` with no live turn behind it.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { CodexdConfig } from "../../config.ts"
+import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import { textInput } from "../../domain/appServer/protocol.ts"
 import {
   RunNotFoundError,
@@ -18,16 +30,20 @@ import {
 } from "../../domain/errors.ts"
 import type { RunId } from "../../domain/ids.ts"
 import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
-import { Approvals } from "../approvals/Approvals.ts"
+import { endOfRun } from "../../domain/runEnd.ts"
+import { RunResultBuilder } from "../../domain/runResult.ts"
+import { type ApprovalSignal, Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
 import { EventLog } from "../events/EventLog.ts"
 import { ExecAdapter } from "../exec/ExecAdapter.ts"
+import { makeBridge } from "../runtime.ts"
 import { Sessions } from "../sessions/Sessions.ts"
-import { Store, type StoreError } from "../store/Store.ts"
+import { RunStore } from "../store/RunStore.ts"
+import type { StoreError } from "../store/Store.ts"
 import { Supervisor } from "../supervisor/Supervisor.ts"
-import { FairQueue } from "./fairQueue.ts"
 import { LiveRun } from "./liveRun.ts"
+import { RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
 import { threadIdOf } from "./turnEvents.ts"
 
@@ -36,9 +52,15 @@ export interface RunsOptions {
   readonly idleGraceMs: number
   /** How long an interrupt may take before the run is failed anyway. */
   readonly interruptGraceMs: number
+  /** How often runs left `running` with nothing behind them are looked for. */
+  readonly orphanSweepMs: number
 }
 
-export const defaultRunsOptions: RunsOptions = { idleGraceMs: 2_000, interruptGraceMs: 10_000 }
+export const defaultRunsOptions: RunsOptions = {
+  idleGraceMs: 2_000,
+  interruptGraceMs: 10_000,
+  orphanSweepMs: 5_000,
+}
 
 export class Runs extends Context.Service<
   Runs,
@@ -48,7 +70,7 @@ export class Runs extends Context.Service<
       spec: RunSpec,
     ) => Effect.Effect<RunRecord, SessionNotFoundError | SessionClosedError | StoreError>
     readonly get: (runId: RunId) => Effect.Effect<RunRecord, RunNotFoundError | StoreError>
-    readonly list: Effect.Effect<ReadonlyArray<RunRecord>>
+    readonly list: Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
     readonly interrupt: (
       runId: RunId,
     ) => Effect.Effect<RunRecord, RunNotFoundError | RunStateError | StoreError>
@@ -57,130 +79,184 @@ export class Runs extends Context.Service<
       runId: RunId,
       text: string,
     ) => Effect.Effect<RunRecord, RunNotFoundError | RunStateError | AppServerError | StoreError>
-    /** Resolves once every live run has finished (tests, shutdown). */
+    /** Resolves once no run is live (tests, shutdown). */
     readonly idle: Effect.Effect<void>
   }
 >()("codexd/Runs") {
   static readonly layer = (
-    options: RunsOptions = defaultRunsOptions,
+    options: Partial<RunsOptions> = {},
   ): Layer.Layer<
     Runs,
     StoreError,
-    CodexdConfig | Store | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
-  > => Layer.effect(Runs, makeRuns(options))
+    CodexdConfig | RunStore | RunQueue | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
+  > => Layer.effect(Runs, makeRuns({ ...defaultRunsOptions, ...options }))
 }
 
 const makeRuns = (options: RunsOptions) =>
   Effect.gen(function* () {
     const config = yield* CodexdConfig
-    const store = yield* Store
+    const runStore = yield* RunStore
+    const queue = yield* RunQueue
     const events = yield* EventLog
     const sessions = yield* Sessions
     const approvals = yield* Approvals
     const supervisor = yield* Supervisor
     const execAdapter = yield* ExecAdapter
+    const bridge = yield* makeBridge<never>()
     const execMode = config.server.mode === "exec"
-    const services = yield* Effect.context<never>()
-    const runEffect = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
-      Effect.runPromiseWith(services)(effect)
 
     const live = new Map<RunId, LiveRun>()
-    const onThread = new Map<string, LiveRun>()
-    const queue = new FairQueue<string, RunId>()
-    /** Runs taken from the queue and not yet finished: their sessions hold a scheduler slot. */
-    const started = new Set<RunId>()
-    const idleWaiters = new Set<() => void>()
-
-    /** Exec mode starts a process per turn and needs nothing else; app-server mode needs a live client. */
-    const canStart = () => {
-      if (execMode) return true
-      const client = supervisor.client()
-      return client !== null && !client.isClosed()
-    }
-
-    const pump = () => {
-      if (!canStart()) return
-      for (const { run } of queue.take(config.runs.maxConcurrentRuns)) {
-        started.add(run)
-        live.get(run)?.send({ type: "SCHEDULED" })
-      }
-    }
-
+    const liveCount = yield* SubscriptionRef.make(0)
+    const threads = new Map<string, LiveRun>()
     const deps = {
-      store,
+      bridge,
+      runStore,
       events,
       sessions,
       approvals,
-      currentClient: () => supervisor.client(),
+      supervisor,
       exec: execMode ? execAdapter : null,
       silenceTimeoutMs: config.runs.runSilenceTimeoutMs,
       idleGraceMs: options.idleGraceMs,
       interruptGraceMs: options.interruptGraceMs,
-      runEffect,
-      onThread: (run: LiveRun, threadId: string) => {
-        onThread.set(threadId, run)
-      },
-      onFinished: (run: LiveRun) => {
-        live.delete(run.runId)
-        if (run.threadId !== null && onThread.get(run.threadId) === run) onThread.delete(run.threadId)
-        if (started.delete(run.runId)) queue.release(run.sessionId)
-        else queue.remove(run.runId)
-        if (live.size === 0) for (const wake of idleWaiters) wake()
-        pump()
-      },
+      threads,
     }
 
-    const admit = (record: RunRecord) => {
-      const run = new LiveRun(record, deps)
-      live.set(record.runId, run)
-      queue.enqueue(run.sessionId, run.runId)
-      return run
-    }
+    /** Exec mode starts a process per turn and needs nothing else; app-server mode needs a live client. */
+    const canStart = Effect.map(
+      supervisor.current,
+      (child) => execMode || (child.client !== null && !child.client.isClosed()),
+    )
 
-    /** Every event of a connection goes to the run whose turn is on its thread. */
-    const watched = new WeakSet<AppServerClient>()
-    const watch = (client: AppServerClient) => {
-      if (watched.has(client)) return
-      watched.add(client)
-      client.onEvent((event) => {
-        if (event.type === "serverRequest.resolved") {
-          void runEffect(approvals.resolved(event.threadId, event.requestId))
-        } else if (event.type === "malformed") {
-          void runEffect(
-            events.publish({
+    const pump: Effect.Effect<void> = Effect.gen(function* () {
+      if (!(yield* canStart)) return
+      for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns))
+        live.get(claimed.runId)?.send({ type: "SCHEDULED" })
+    })
+
+    /** A live run for a queued record; once its end is recorded, its slot is freed and the queue pumped. */
+    const admit = (record: RunRecord) =>
+      Effect.gen(function* () {
+        const run = yield* LiveRun.make(record, deps)
+        live.set(record.runId, run)
+        yield* SubscriptionRef.set(liveCount, live.size)
+        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId })
+        bridge.fork(
+          Effect.gen(function* () {
+            yield* Deferred.await(run.done)
+            live.delete(run.runId)
+            yield* SubscriptionRef.set(liveCount, live.size)
+            if (!(yield* queue.remove(run.runId)))
+              yield* queue.release({ runId: run.runId, sessionId: run.sessionId })
+            yield* pump
+          }),
+        )
+        return run
+      })
+
+    const route = (client: AppServerClient) => (event: AppServerEvent) =>
+      Effect.gen(function* () {
+        switch (event.type) {
+          case "serverRequest.resolved":
+            yield* approvals.resolved(event.threadId, event.requestId)
+            break
+          case "malformed":
+            yield* events.publish({
               level: "warn",
               type: "child.malformed",
               message: `app-server sent a bad line: ${event.reason}`,
               detail: { reason: event.reason, excerpt: event.excerpt, length: event.length },
-            }),
-          )
-          return
+            })
+            return
+          case "transport.closed": {
+            const reason = `the app-server exited under the turn (${event.reason})`
+            for (const run of live.values())
+              if (run.client === client) run.send({ type: "CHILD.EXITED", reason })
+            yield* approvals.cancelAll("the app-server exited")
+            return
+          }
         }
         const threadId = threadIdOf(event)
-        if (threadId !== null) onThread.get(threadId)?.handle(event)
+        if (threadId !== null) threads.get(threadId)?.handle(event)
       })
-      void client.closed.then((closed) => {
-        const reason = `the app-server exited under the turn (${closed.message})`
-        for (const run of live.values()) if (run.client === client) run.send({ type: "CHILD.EXITED", reason })
-        void runEffect(approvals.cancelAll("the app-server exited"))
-      })
-    }
 
-    const onChild = () => {
-      const client = supervisor.client()
-      if (client !== null) {
-        watch(client)
-        pump()
+    /** Follow a new client's events (subscribed before anything can start on it), then pump. */
+    const watched = new WeakSet<AppServerClient>()
+    const watch = (client: AppServerClient) =>
+      Effect.gen(function* () {
+        if (watched.has(client)) return
+        watched.add(client)
+        const subscribed = yield* Deferred.make<void>()
+        bridge.fork(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const stream = yield* client.subscribe
+              yield* Deferred.succeed(subscribed, undefined)
+              yield* Stream.runForEach(stream, route(client))
+            }),
+          ),
+        )
+        yield* Deferred.await(subscribed)
+      })
+
+    const recovery = yield* recoverRuns({ runStore, events, sessions, supervisor, execMode })
+    for (const record of recovery.queued) yield* admit(record)
+
+    bridge.fork(
+      Stream.runForEach(supervisor.changes, (child) =>
+        Effect.gen(function* () {
+          if (child.client !== null) yield* watch(child.client)
+          yield* pump
+        }),
+      ),
+    )
+
+    const signalled = yield* approvals.signals
+    const machineEventOf = (signal: ApprovalSignal) =>
+      signal._tag === "Asked"
+        ? ({ type: "APPROVAL.ASKED" } as const)
+        : signal._tag === "Settled"
+          ? ({ type: "APPROVAL.SETTLED" } as const)
+          : ({ type: "APPROVAL.TIMED_OUT" } as const)
+    bridge.fork(
+      Stream.runForEach(signalled, (signal) =>
+        Effect.sync(() => live.get(signal.runId)?.send(machineEventOf(signal))),
+      ),
+    )
+
+    /**
+     * The invariant behind every run: a run is `running` only while a live turn of this daemon is
+     * behind it on a connection that is still open. Anything else (a write that landed late, a turn
+     * whose connection closed unseen) is found here and ended.
+     */
+    const sweepOrphans = Effect.gen(function* () {
+      for (const run of live.values()) {
+        if (run.isRunning && !execMode && run.client !== null && run.client.isClosed())
+          run.send({ type: "CHILD.EXITED", reason: "the app-server connection of the turn is gone" })
       }
-    }
-    supervisor.onChange(onChild)
-
-    const recovery = yield* recoverRuns({ store, events, sessions, supervisor, runEffect, execMode })
-    for (const record of recovery.queued) admit(record)
-    onChild()
+      const stored = yield* runStore.runs.list
+      const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+      for (const record of stored) {
+        if (record.status !== "running" || live.has(record.runId) || recovery.reconciling.has(record.runId))
+          continue
+        const end = endOfRun({
+          run: record,
+          result: { ...new RunResultBuilder().result(), threadId: record.threadId, turnId: record.turnId },
+          failure: { code: "child-exited", message: "the run was left running with no turn behind it" },
+          finishedAt: at,
+        })
+        const after = yield* runStore.runs.update(record.runId, end.update)
+        // Ended meanwhile by whoever was behind it after all: nothing to do.
+        if (after === null || after.errorCode !== "child-exited" || after.finishedAt !== at) continue
+        if (record.sessionId !== null)
+          yield* sessions.turnEnded(record.sessionId, end.sessionTurn.turnId, end.sessionTurn.status)
+        yield* events.publish(end.event)
+      }
+    }).pipe(Effect.catch((error) => Effect.logError(`orphan sweep failed: ${error.message}`)))
+    bridge.fork(Effect.repeat(sweepOrphans, Schedule.spaced(options.orphanSweepMs)))
 
     const find = (runId: RunId) =>
-      Effect.flatMap(store.findRun(runId), (run) =>
+      Effect.flatMap(runStore.runs.get(runId), (run) =>
         run === null ? Effect.fail(new RunNotFoundError({ runId })) : Effect.succeed(run),
       )
 
@@ -192,8 +268,11 @@ const makeRuns = (options: RunsOptions) =>
         return yield* Effect.fail(new RunStateError({ runId, status: record.status, action }))
       })
 
+    // What the live runs were doing when the daemon stops is written before the store closes.
     yield* Effect.addFinalizer(() =>
-      Effect.promise(() => Promise.allSettled([...live.values()].map((run) => run.settled()))),
+      Effect.forEach([...live.values()], (run) => run.settled, { discard: true }).pipe(
+        Effect.timeoutOrElse({ duration: 10_000, orElse: () => Effect.void }),
+      ),
     )
 
     return Runs.of({
@@ -205,8 +284,9 @@ const makeRuns = (options: RunsOptions) =>
               : yield* sessions.get(spec.sessionId)
           if (session.status === "closed")
             return yield* Effect.fail(new SessionClosedError({ sessionId: session.sessionId }))
-          const record = newRunRecord(spec, session, config.server.mode, new Date().toISOString())
-          yield* store.updateRuns((registry) => ({ ...registry, runs: [...registry.runs, record] }))
+          const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+          const record = newRunRecord(spec, session, config.server.mode, now)
+          yield* runStore.runs.insert(record)
           yield* events.publish({
             type: "run.queued",
             message: `run ${record.runId} queued for session ${session.sessionId}`,
@@ -217,12 +297,12 @@ const makeRuns = (options: RunsOptions) =>
               turnId: null,
             },
           })
-          admit(record)
-          pump()
+          yield* admit(record)
+          yield* pump
           return record
         }),
       get: find,
-      list: Effect.map(store.runs, (registry) => registry.runs),
+      list: runStore.runs.list,
       interrupt: (runId) =>
         Effect.gen(function* () {
           const run = yield* liveOrState(runId, "interrupt")
@@ -237,8 +317,9 @@ const makeRuns = (options: RunsOptions) =>
       steer: (runId, text) =>
         Effect.gen(function* () {
           const run = yield* liveOrState(runId, "steer")
-          if (run.isQueued) {
-            yield* Effect.promise(() => run.editPrompt(text))
+          const queued = run.isQueued
+          if (queued) {
+            yield* run.editPrompt(text)
           } else {
             const turnId = run.turnId
             // A `codex exec` process reads no input once started: its turn cannot be steered.
@@ -256,22 +337,15 @@ const makeRuns = (options: RunsOptions) =>
           }
           yield* events.publish({
             type: "run.steered",
-            message: `run ${runId} ${run.isQueued ? "prompt edited" : "steered"}: ${text}`,
-            detail: { ...run.ids, text, queued: run.isQueued },
+            message: `run ${runId} ${queued ? "prompt edited" : "steered"}: ${text}`,
+            detail: { ...run.ids, text, queued },
           })
           return run.record
         }),
-      idle: Effect.callback<void>((resume) => {
-        if (live.size === 0) {
-          resume(Effect.void)
-          return
-        }
-        const wake = () => {
-          idleWaiters.delete(wake)
-          resume(Effect.void)
-        }
-        idleWaiters.add(wake)
-        return Effect.sync(() => idleWaiters.delete(wake))
-      }),
+      idle: SubscriptionRef.changes(liveCount).pipe(
+        Stream.filter((n) => n === 0),
+        Stream.runHead,
+        Effect.asVoid,
+      ),
     })
   })

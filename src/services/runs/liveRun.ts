@@ -1,49 +1,64 @@
 /**
- * One run while it is live (queued or running): its runMachine actor, the turn actors it is given,
- * the result folded from its turn's events, and the writes that keep its record current. The Runs
- * service creates it, routes its thread's events to it and hears once when it has finished.
+ * One run while it is live (queued or running): its runMachine actor, whose turn actors are Effect
+ * programs run through the bridge (so leaving a state interrupts the program it invoked), the result
+ * folded from its turn's events, and the work that keeps its record, session and events current.
  *
- * Record writes go through one chain per run, in the order the transitions happened, so the record
- * read after `run.completed` is the final one.
+ * That work goes through one queue per run, drained by one fiber, in the order the transitions
+ * happened; the record itself changes only through the RunStore's ordered update, and a finished
+ * record never changes again. The end of the run is `endOfRun`, the same function recovery uses.
+ * `done` completes once the end is recorded and announced.
  */
+import type * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { type Actor, createActor, fromPromise } from "xstate"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import { type Actor, createActor } from "xstate"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
-import { type SandboxMode, textInput } from "../../domain/appServer/protocol.ts"
+import { textInput } from "../../domain/appServer/protocol.ts"
 import type { EventInput } from "../../domain/event.ts"
-import type { RunRecord } from "../../domain/run.ts"
-import { RunResultBuilder, summarize } from "../../domain/runResult.ts"
-import {
-  type RunFailure,
-  type RunMachineEvent,
-  runMachine,
-  type TurnOutcome,
-} from "../../machines/runMachine.ts"
+import type { SessionId } from "../../domain/ids.ts"
+import type { RunFailure, RunRecord } from "../../domain/run.ts"
+import { endOfRun } from "../../domain/runEnd.ts"
+import { RunResultBuilder } from "../../domain/runResult.ts"
+import { type RunMachineEvent, runMachine, type TurnOutcome } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { EventLog } from "../events/EventLog.ts"
 import type { ExecAdapter, ExecTurn } from "../exec/ExecAdapter.ts"
+import type { Bridge } from "../runtime.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
-import type { Store } from "../store/Store.ts"
+import type { RunStore } from "../store/RunStore.ts"
+import type { Supervisor } from "../supervisor/Supervisor.ts"
 import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 
 export interface LiveRunDeps {
-  readonly store: Store["Service"]
+  readonly bridge: Bridge<never>
+  readonly runStore: RunStore["Service"]
   readonly events: EventLog["Service"]
   readonly sessions: Sessions["Service"]
   readonly approvals: Approvals["Service"]
-  readonly currentClient: () => AppServerClient | null
+  readonly supervisor: Supervisor["Service"]
   /** Exec mode's turns; null in app-server mode. */
   readonly exec: ExecAdapter["Service"] | null
   readonly silenceTimeoutMs: number
   readonly idleGraceMs: number
   readonly interruptGraceMs: number
-  /** Run an effect with the daemon's services. */
-  readonly runEffect: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
-  /** The run is on `threadId` now: route that thread's events to it. */
-  readonly onThread: (run: LiveRun, threadId: string) => void
-  readonly onFinished: (run: LiveRun) => void
+  /** Thread → the live run whose turn is on it: where Runs sends each thread's events. */
+  readonly threads: Map<string, LiveRun>
+}
+
+/** `thread/read` could not tell how the turn ended (no thread yet, or the turn is not listed). */
+export class TurnReadError extends Schema.TaggedError<TurnReadError>()("TurnReadError", {
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return this.reason
+  }
 }
 
 type RunActor = Actor<typeof runMachine>
@@ -58,44 +73,69 @@ export const outcomeOfTurn = (turn: {
   ...(turn.error?.codexErrorInfo == null ? {} : { codexErrorInfo: turn.error.codexErrorInfo }),
 })
 
+const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
 export class LiveRun {
+  /** The record as last written. */
   record: RunRecord
   threadId: string | null
   client: AppServerClient | null = null
-  readonly actor: RunActor
+  /** Completes once the run's end is recorded and announced. */
+  readonly done: Deferred.Deferred<RunRecord>
+  private readonly actor: RunActor
   private readonly deps: LiveRunDeps
+  private readonly work: Queue.Queue<Effect.Effect<void>, Cause.Done>
+  /** What lives as long as the run's turn: its approval route. */
+  private readonly scope: Scope.Closeable
   private readonly result = new RunResultBuilder()
   /** File-change diffs by item id, for approvals that ask about them. */
   private readonly proposedDiffs = new Map<string, string>()
-  private writes: Promise<unknown> = Promise.resolve()
-  /** The end of the run being recorded (record, session, approvals, final event), once it ended. */
-  private finishing: Promise<unknown> = Promise.resolve()
   private machineState = ""
-  private unroute: () => void = () => undefined
   /** Exec mode: the process running this run's turn. */
   private execTurn: ExecTurn | null = null
 
-  constructor(record: RunRecord, deps: LiveRunDeps) {
+  /** A live run for a queued record; its work is done by a fiber of the bridge. */
+  static make(record: RunRecord, deps: LiveRunDeps): Effect.Effect<LiveRun> {
+    return Effect.gen(function* () {
+      const work = yield* Queue.unbounded<Effect.Effect<void>, Cause.Done>()
+      const scope = yield* Scope.make()
+      const done = yield* Deferred.make<RunRecord>()
+      return new LiveRun(record, deps, work, scope, done)
+    })
+  }
+
+  private constructor(
+    record: RunRecord,
+    deps: LiveRunDeps,
+    work: Queue.Queue<Effect.Effect<void>, Cause.Done>,
+    scope: Scope.Closeable,
+    done: Deferred.Deferred<RunRecord>,
+  ) {
     this.record = record
     this.threadId = record.threadId
     this.deps = deps
+    this.work = work
+    this.scope = scope
+    this.done = done
+    const { bridge, exec } = deps
+    // One fiber does the run's work, in order, until the end is recorded.
+    bridge.fork(
+      Queue.take(work).pipe(
+        Effect.flatten,
+        Effect.forever,
+        Effect.catchTag("Done", () => Effect.void),
+      ),
+    )
     const machine = runMachine.provide({
       actors: {
-        startTurn: fromPromise(({ input }) =>
-          deps.exec === null ? this.startTurn(input.prompt) : this.startExecTurn(deps.exec, input.prompt),
+        startTurn:
+          exec === null
+            ? bridge.fromEffect(({ prompt }: { prompt: string }) => this.startTurn(prompt))
+            : bridge.fromEffect(({ prompt }: { prompt: string }) => this.startExecTurn(exec, prompt)),
+        interruptTurn: bridge.fromEffect(({ turnId }: { turnId: string | null }) =>
+          this.interruptTurn(turnId),
         ),
-        interruptTurn: fromPromise(async ({ input }) => {
-          if (this.execTurn !== null) {
-            this.execTurn.interrupt()
-            return
-          }
-          const client = this.client
-          if (client === null || this.threadId === null || input.turnId === null) return
-          await deps.runEffect(
-            Effect.ignore(client.turnInterrupt({ threadId: this.threadId, turnId: input.turnId })),
-          )
-        }),
-        readTurn: fromPromise(({ input }) => this.readTurn(input.turnId)),
+        readTurn: bridge.fromEffect(({ turnId }: { turnId: string | null }) => this.readTurn(turnId)),
       },
       delays: {
         silenceTimeout: deps.silenceTimeoutMs,
@@ -103,7 +143,10 @@ export class LiveRun {
         interruptGrace: deps.interruptGraceMs,
       },
     })
-    this.actor = createActor(machine, { input: { runId: record.runId, prompt: record.prompt } })
+    this.actor = createActor(machine, {
+      clock: bridge.clock,
+      input: { runId: record.runId, prompt: record.prompt },
+    })
     this.actor.subscribe((snapshot) => this.onSnapshot(snapshot))
     this.actor.start()
   }
@@ -112,8 +155,8 @@ export class LiveRun {
     return this.record.runId
   }
 
-  get sessionId() {
-    return this.record.sessionId as NonNullable<RunRecord["sessionId"]>
+  get sessionId(): SessionId {
+    return this.record.sessionId as SessionId
   }
 
   get turnId(): string | null {
@@ -126,6 +169,12 @@ export class LiveRun {
 
   get isQueued(): boolean {
     return this.actor.getSnapshot().value === "queued"
+  }
+
+  /** Running on a turn of an app-server connection (not queued, not done). */
+  get isRunning(): boolean {
+    const snapshot = this.actor.getSnapshot()
+    return snapshot.status === "active" && snapshot.value !== "queued"
   }
 
   send(event: RunMachineEvent): void {
@@ -146,75 +195,77 @@ export class LiveRun {
   }
 
   /** Change the prompt of a queued run. */
-  editPrompt(prompt: string): Promise<void> {
+  editPrompt(prompt: string): Effect.Effect<void> {
     this.send({ type: "STEER", text: prompt })
     return this.save((r) => ({ ...r, prompt }))
   }
 
-  /** Resolves once every record write so far is durable, and the run's end recorded if it ended. */
-  settled(): Promise<unknown> {
-    return Promise.all([this.writes, this.finishing])
+  /** Resolves once the work queued so far is done. */
+  get settled(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const reached = yield* Deferred.make<void>()
+      if (!Queue.offerUnsafe(this.work, Deferred.succeed(reached, undefined).pipe(Effect.asVoid))) return
+      yield* Deferred.await(reached)
+    })
   }
 
-  private async startTurn(prompt: string): Promise<{ turnId: string }> {
-    const { sessions, approvals, runEffect, currentClient } = this.deps
-    const client = currentClient()
-    if (client === null) throw new Error("the app-server is not ready")
-    this.client = client
-    const threadId = await runEffect(sessions.threadFor(this.sessionId, client))
-    this.threadId = threadId
-    this.deps.onThread(this, threadId)
-    const session = await runEffect(sessions.get(this.sessionId))
-    this.unroute = approvals.route(threadId, {
-      runId: this.runId,
-      sessionId: this.sessionId,
-      turnId: () => this.turnId,
-      mode: this.record.approvals ?? session.approvals,
-      onAsked: () => this.send({ type: "APPROVAL.ASKED" }),
-      onSettled: () => this.send({ type: "APPROVAL.SETTLED" }),
-      onExpired: () => this.send({ type: "APPROVAL.TIMED_OUT" }),
-      diffOf: (itemId) => this.proposedDiffs.get(itemId) ?? null,
-    })
-    // Recorded as running on its thread before the turn starts: after a crash from here on the run is
-    // never started again (codex may have begun it), only reconciled.
-    await this.save((r) => ({
-      ...r,
-      status: "running",
-      startedAt: r.startedAt ?? new Date().toISOString(),
-      threadId,
-    }))
-    const started = await runEffect(
-      client.turnStart({
+  private enqueue(effect: Effect.Effect<void>): void {
+    Queue.offerUnsafe(this.work, effect)
+  }
+
+  private startTurn(prompt: string) {
+    return Effect.gen({ self: this }, function* () {
+      const { sessions, approvals, supervisor } = this.deps
+      const client = yield* supervisor.client
+      this.client = client
+      const threadId = yield* sessions.threadFor(this.sessionId, client)
+      this.adoptThread(threadId)
+      const session = yield* sessions.get(this.sessionId)
+      yield* Scope.provide(this.scope)(
+        approvals.route(threadId, {
+          runId: this.runId,
+          sessionId: this.sessionId,
+          mode: this.record.approvals ?? session.approvals,
+          turnId: () => this.turnId,
+          diffOf: (itemId) => this.proposedDiffs.get(itemId) ?? null,
+        }),
+      )
+      // Recorded as running on its thread before the turn starts: after a crash from here on the run is
+      // never started again (codex may have begun it), only reconciled.
+      const startedAt = yield* nowIso
+      yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
+      const started = yield* client.turnStart({
         threadId,
         input: [textInput(prompt)],
         ...(this.record.cwd === null ? {} : { cwd: this.record.cwd }),
         ...(session.reasoningEffort === null ? {} : { effort: session.reasoningEffort }),
-      }),
-    )
-    return { turnId: started.turn.id }
+      })
+      return { turnId: started.turn.id }
+    })
   }
 
   /** Exec mode: the turn is one `codex exec` process; a new thread is known once it says so. */
-  private async startExecTurn(exec: ExecAdapter["Service"], prompt: string): Promise<{ turnId: string }> {
-    const { sessions, runEffect } = this.deps
-    const session = await runEffect(sessions.get(this.sessionId))
-    const resumeThreadId = session.threadId
-    if (resumeThreadId !== null) this.adoptThread(resumeThreadId)
-    // Recorded as running before the process starts, as in app-server mode: never started twice.
-    await this.save((r) => ({
-      ...r,
-      status: "running",
-      startedAt: r.startedAt ?? new Date().toISOString(),
-      threadId: resumeThreadId,
-    }))
-    const turnId = `exec-${this.runId}`
-    this.execTurn = await runEffect(
-      exec.startTurn(
+  private startExecTurn(exec: ExecAdapter["Service"], prompt: string) {
+    return Effect.gen({ self: this }, function* () {
+      const { sessions } = this.deps
+      const session = yield* sessions.get(this.sessionId)
+      const resumeThreadId = session.threadId
+      if (resumeThreadId !== null) this.adoptThread(resumeThreadId)
+      // Recorded as running before the process starts, as in app-server mode: never started twice.
+      const startedAt = yield* nowIso
+      yield* this.save((r) => ({
+        ...r,
+        status: "running",
+        startedAt: r.startedAt ?? startedAt,
+        threadId: resumeThreadId,
+      }))
+      const turnId = `exec-${this.runId}`
+      this.execTurn = yield* exec.startTurn(
         {
           prompt,
           turnId,
           cwd: this.record.cwd ?? session.cwd,
-          sandbox: session.sandbox as SandboxMode | null,
+          sandbox: session.sandbox,
           model: session.model,
           config:
             session.reasoningEffort === null
@@ -228,31 +279,45 @@ export class LiveRun {
               const threadId = event.thread.id
               if (threadId !== this.threadId) {
                 this.adoptThread(threadId)
-                void this.save((r) => ({ ...r, threadId }))
+                this.enqueue(this.save((r) => ({ ...r, threadId })))
               }
-              void runEffect(sessions.execThreadStarted(this.sessionId, threadId))
+              this.enqueue(sessions.execThreadStarted(this.sessionId, threadId))
             }
             this.handle(event)
           },
           onLost: (reason) => this.send({ type: "CHILD.EXITED", reason }),
         },
-      ),
-    )
-    return { turnId }
+      )
+      return { turnId }
+    })
+  }
+
+  private interruptTurn(turnId: string | null): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.execTurn !== null) return Effect.sync(() => this.execTurn?.interrupt())
+      const client = this.client
+      if (client === null || this.threadId === null || turnId === null) return Effect.void
+      return Effect.ignore(client.turnInterrupt({ threadId: this.threadId, turnId }))
+    })
+  }
+
+  private readTurn(turnId: string | null) {
+    return Effect.gen({ self: this }, function* () {
+      const client = this.client
+      const threadId = this.threadId
+      if (client === null || threadId === null)
+        return yield* Effect.fail(new TurnReadError({ reason: "no thread to read" }))
+      const read = yield* client.threadRead({ threadId, includeTurns: true })
+      const turn = read.thread.turns?.find((t) => t.id === turnId)
+      if (turn === undefined)
+        return yield* Effect.fail(new TurnReadError({ reason: `thread/read does not list turn ${turnId}` }))
+      return outcomeOfTurn(turn)
+    })
   }
 
   private adoptThread(threadId: string): void {
     this.threadId = threadId
-    this.deps.onThread(this, threadId)
-  }
-
-  private async readTurn(turnId: string | null): Promise<TurnOutcome> {
-    const client = this.client
-    if (client === null || this.threadId === null) throw new Error("no thread to read")
-    const read = await this.deps.runEffect(client.threadRead({ threadId: this.threadId, includeTurns: true }))
-    const turn = read.thread.turns?.find((t) => t.id === turnId)
-    if (turn === undefined) throw new Error(`thread/read does not list turn ${turnId}`)
-    return outcomeOfTurn(turn)
+    this.deps.threads.set(threadId, this)
   }
 
   private rememberDiff(item: Record<string, unknown>): void {
@@ -264,25 +329,20 @@ export class LiveRun {
   }
 
   private publish(input: EventInput): void {
-    void this.deps.runEffect(this.deps.events.publish(input))
+    this.enqueue(Effect.asVoid(this.deps.events.publish(input)))
   }
 
-  private save(f: (record: RunRecord) => RunRecord): Promise<void> {
-    const now = new Date().toISOString()
-    this.record = { ...f(this.record), updatedAt: now }
-    const record = this.record
-    const write = this.writes.then(() =>
-      this.deps.runEffect(
-        this.deps.store
-          .updateRuns((registry) => ({
-            ...registry,
-            runs: registry.runs.map((r) => (r.runId === record.runId ? record : r)),
-          }))
-          .pipe(Effect.catch((error) => Effect.logError(`run ${record.runId} not saved: ${error.message}`))),
+  /** One ordered change of the record; a failed write is logged (the run goes on). */
+  private save(f: (record: RunRecord) => RunRecord): Effect.Effect<void> {
+    return this.deps.runStore.runs.update(this.runId, f).pipe(
+      Effect.tap((after) =>
+        Effect.sync(() => {
+          if (after !== null) this.record = after
+        }),
       ),
+      Effect.asVoid,
+      Effect.catch((error) => Effect.logError(`run ${this.runId} not saved: ${error.message}`)),
     )
-    this.writes = write
-    return write.then(() => undefined)
   }
 
   private onSnapshot(snapshot: ReturnType<RunActor["getSnapshot"]>): void {
@@ -301,51 +361,35 @@ export class LiveRun {
     }
     if (context.turnId !== null && this.record.turnId !== context.turnId) {
       const turnId = context.turnId
-      void this.save((r) => ({ ...r, turnId }))
-      void this.deps.runEffect(this.deps.sessions.turnStarted(this.sessionId, turnId))
+      this.enqueue(this.save((r) => ({ ...r, turnId })))
+      this.enqueue(this.deps.sessions.turnStarted(this.sessionId, turnId))
     }
     this.publish({ type: "run.state", message: `run ${this.runId} ${state}`, detail: { ...this.ids, state } })
   }
 
   private finish(failure: RunFailure | null, turnStatus: string | null): void {
-    this.unroute()
     const built = this.result.result()
     const result = {
       ...built,
       threadId: built.threadId ?? this.threadId,
       turnId: built.turnId ?? this.turnId,
       turnStatus: turnStatus ?? built.turnStatus,
-      ...(failure?.codexErrorInfo === undefined ? {} : { codexErrorInfo: failure.codexErrorInfo }),
     }
-    const summary = summarize(result, failure)
-    const finishedAt = new Date().toISOString()
-    const status = failure === null ? ("completed" as const) : ("failed" as const)
-    const { sessions, approvals, events, runEffect } = this.deps
-    this.finishing = (async () => {
-      // The session first: whoever sees the run finished also sees it as its session's last turn.
-      await runEffect(sessions.turnEnded(this.sessionId, result.turnId, result.turnStatus ?? status))
-      await this.save((r) => ({
-        ...r,
-        status,
-        finishedAt,
-        startedAt: r.startedAt ?? (failure === null ? finishedAt : null),
-        threadId: result.threadId,
-        turnId: result.turnId,
-        error: failure?.message ?? null,
-        errorCode: failure?.code ?? null,
-        summary,
-        result: result as unknown as Record<string, unknown>,
-      }))
-      await runEffect(approvals.cancelRun(this.runId, "the run ended"))
-      await runEffect(
-        events.publish({
-          level: failure === null ? "info" : "error",
-          type: `run.${status}`,
-          message: `run ${this.runId} ${summary}`,
-          detail: { ...this.ids, status, errorCode: failure?.code ?? null, summary },
-        }),
-      )
-      this.deps.onFinished(this)
-    })()
+    const { sessions, approvals, events } = this.deps
+    this.enqueue(
+      Effect.gen({ self: this }, function* () {
+        const end = endOfRun({ run: this.record, result, failure, finishedAt: yield* nowIso })
+        // The session first: whoever sees the run finished also sees it as its session's last turn.
+        yield* sessions.turnEnded(this.sessionId, end.sessionTurn.turnId, end.sessionTurn.status)
+        yield* this.save(end.update)
+        yield* approvals.cancelRun(this.runId, "the run ended")
+        yield* Scope.close(this.scope, Exit.void)
+        yield* events.publish(end.event)
+        if (this.threadId !== null && this.deps.threads.get(this.threadId) === this)
+          this.deps.threads.delete(this.threadId)
+        yield* Deferred.succeed(this.done, this.record)
+        yield* Queue.end(this.work)
+      }),
+    )
   }
 }

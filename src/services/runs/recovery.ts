@@ -4,25 +4,28 @@
  * `thread/read` on the new child shows its turn completed, in which case it completes with that
  * outcome. Approvals left pending are the Approvals service's to cancel. In exec mode there is no
  * thread/read to ask (the turn's process died with the daemon), so each such run fails.
+ *
+ * Runs are ended with `endOfRun`, as live runs are.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import type { Turn } from "../../domain/appServer/protocol.ts"
-import type { RunRecord } from "../../domain/run.ts"
-import { RunResultBuilder, summarize } from "../../domain/runResult.ts"
-import type { RunFailure } from "../../machines/runMachine.ts"
+import type { RunFailure, RunRecord } from "../../domain/run.ts"
+import { endOfRun } from "../../domain/runEnd.ts"
+import { type RunResult, RunResultBuilder } from "../../domain/runResult.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { EventLog } from "../events/EventLog.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
-import type { Store } from "../store/Store.ts"
+import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 
 export interface RecoveryDeps {
-  readonly store: Store["Service"]
+  readonly runStore: RunStore["Service"]
   readonly events: EventLog["Service"]
   readonly sessions: Sessions["Service"]
   readonly supervisor: Supervisor["Service"]
-  readonly runEffect: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
   readonly execMode: boolean
 }
 
@@ -32,27 +35,32 @@ const restarted: RunFailure = {
 }
 
 /** The result of a run as far as codex can still tell: a turn read back is folded like a live one. */
-const resultOf = (run: RunRecord, turn: Turn | null) => {
+export const resultOfReadTurn = (run: RunRecord, turn: Turn | null): RunResult => {
   const builder = new RunResultBuilder()
   if (turn === null || run.threadId === null)
     return { ...builder.result(), threadId: run.threadId, turnId: run.turnId, turnStatus: null }
   for (const item of turn.items ?? []) {
-    builder.add({
+    const event: AppServerEvent = {
       type: "item.completed",
       notificationMethod: "item/completed",
       emittedAtMs: null,
       threadId: run.threadId,
       turnId: turn.id,
       item,
-    } as AppServerEvent)
+    }
+    builder.add(event)
   }
   return { ...builder.result(), threadId: run.threadId, turnId: turn.id, turnStatus: turn.status }
 }
 
+/**
+ * Hands back the queued runs (oldest first); the runs that were running are ended by a fiber of the
+ * current scope once the child can be asked (or cannot be, for good).
+ */
 export const recoverRuns = (deps: RecoveryDeps) =>
   Effect.gen(function* () {
-    const { store, events, sessions, supervisor, runEffect } = deps
-    const runs = (yield* store.runs).runs
+    const { runStore, events, sessions, supervisor } = deps
+    const runs = yield* runStore.runs.list
     const queued = runs
       .filter((r) => r.status === "queued")
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
@@ -61,42 +69,20 @@ export const recoverRuns = (deps: RecoveryDeps) =>
     const finish = (run: RunRecord, turn: Turn | null) =>
       Effect.gen(function* () {
         const completed = turn !== null && turn.status === "completed"
-        const failure = completed ? null : restarted
-        const result = resultOf(run, turn)
-        const summary = summarize(result, failure)
-        const now = new Date().toISOString()
-        const record: RunRecord = {
-          ...run,
-          status: completed ? "completed" : "failed",
-          finishedAt: now,
-          updatedAt: now,
-          error: failure?.message ?? null,
-          errorCode: failure?.code ?? null,
-          summary,
-          result,
-        }
-        if (run.sessionId !== null)
-          yield* sessions.turnEnded(run.sessionId, run.turnId, turn?.status ?? "interrupted")
-        yield* store
-          .updateRuns((registry) => ({
-            ...registry,
-            runs: registry.runs.map((r) => (r.runId === run.runId ? record : r)),
-          }))
-          .pipe(Effect.catch((error) => Effect.logError(`run ${run.runId} not saved: ${error.message}`)))
-        yield* events.publish({
-          level: completed ? "info" : "error",
-          type: completed ? "run.completed" : "run.failed",
-          message: `run ${run.runId} ${summary} (recovered after a restart)`,
-          detail: {
-            runId: run.runId,
-            sessionId: run.sessionId,
-            threadId: run.threadId,
-            turnId: run.turnId,
-            status: record.status,
-            errorCode: record.errorCode,
-            recovered: true,
-          },
+        const finishedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const end = endOfRun({
+          run,
+          result: resultOfReadTurn(run, turn),
+          failure: completed ? null : restarted,
+          finishedAt,
+          recovered: true,
         })
+        if (run.sessionId !== null)
+          yield* sessions.turnEnded(run.sessionId, run.turnId, end.sessionTurn.status)
+        yield* runStore.runs
+          .update(run.runId, end.update)
+          .pipe(Effect.catch((error) => Effect.logError(`run ${run.runId} not saved: ${error.message}`)))
+        yield* events.publish(end.event)
       })
 
     const readTurn = (client: AppServerClient, run: RunRecord) =>
@@ -112,25 +98,24 @@ export const recoverRuns = (deps: RecoveryDeps) =>
     for (const run of interrupted) if (!needRead.includes(run)) yield* finish(run, null)
 
     if (needRead.length > 0) {
-      let done = false
-      const reconcile = () => {
-        if (done) return
-        const client = supervisor.client()
-        const status = supervisor.childState().status
-        if (client === null && status !== "failed" && status !== "stopped") return
-        done = true
-        stopListening()
-        void runEffect(
-          Effect.forEach(needRead, (run) =>
+      // The first moment codex can be asked, or it is clear it cannot be (the child failed or stopped).
+      const reconcile = supervisor.changes.pipe(
+        Stream.filter(
+          (child) =>
+            child.client !== null || child.state.status === "failed" || child.state.status === "stopped",
+        ),
+        Stream.runHead,
+        Effect.flatMap((first) => {
+          const client = first._tag === "Some" ? first.value.client : null
+          return Effect.forEach(needRead, (run) =>
             Effect.flatMap(client === null ? Effect.succeed(null) : readTurn(client, run), (turn) =>
               finish(run, turn),
             ),
-          ),
-        )
-      }
-      const stopListening = supervisor.onChange(reconcile)
-      reconcile()
+          )
+        }),
+      )
+      yield* Effect.forkScoped(reconcile)
     }
 
-    return { queued }
+    return { queued, reconciling: new Set(needRead.map((r) => r.runId)) }
   })

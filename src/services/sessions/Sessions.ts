@@ -1,34 +1,34 @@
 /**
- * Sessions: the registry of sessions and the thread each one runs on. Owns starting, resuming and
- * replacing threads and the session records. Does not own turns (Runs) or the child (Supervisor).
+ * Sessions: the sessions and the thread each one runs on. Owns starting, resuming and replacing
+ * threads and the session records (through the RunStore). Does not own turns (Runs) or the child
+ * (Supervisor).
  *
  * A thread lives in one app-server process; after the child restarts (or the daemon does), a
  * session's thread is resumed on the new child before its next turn. codex persists a thread only
- * once a turn of it completed, so resuming a younger one fails with "no rollout found": only then
+ * once a turn of it completed, so resuming a younger one fails with `UnknownThreadError`: only then
  * does the session move to a new thread (recorded as an event naming both). A transport error never
  * replaces a thread; it fails the attempt.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CodexdConfig } from "../../config.ts"
 import type { ThreadStartParams } from "../../domain/appServer/protocol.ts"
-import { AppServerUnavailableError, SessionClosedError, SessionNotFoundError } from "../../domain/errors.ts"
+import {
+  type AppServerUnavailableError,
+  SessionClosedError,
+  SessionNotFoundError,
+} from "../../domain/errors.ts"
 import type { EventInput } from "../../domain/event.ts"
 import type { SessionId } from "../../domain/ids.ts"
 import { newSessionRecord, type SessionRecord, type SessionSpec } from "../../domain/session.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
 import { EventLog } from "../events/EventLog.ts"
-import { Store, type StoreError } from "../store/Store.ts"
+import { RunStore } from "../store/RunStore.ts"
+import type { StoreError } from "../store/Store.ts"
 import { Supervisor } from "../supervisor/Supervisor.ts"
-
-/**
- * codex answers a resume of a thread it never persisted with an invalid-request error whose text is
- * the only thing that tells it apart from other refusals; the one place codexd reads message text.
- */
-export const isUnknownThreadError = (error: { readonly _tag: string; readonly message: string }): boolean =>
-  error._tag === "RpcError" && /no rollout found|thread not found|unknown thread/i.test(error.message)
 
 export type ThreadError = AppServerError | SessionNotFoundError | SessionClosedError | StoreError
 
@@ -41,8 +41,8 @@ export class Sessions extends Context.Service<
     ) => Effect.Effect<SessionRecord, AppServerError | AppServerUnavailableError | StoreError>
     /** Record a session whose thread starts with its first run (a worker session made for a run). */
     readonly record: (spec: SessionSpec) => Effect.Effect<SessionRecord, StoreError>
-    readonly get: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError>
-    readonly list: Effect.Effect<ReadonlyArray<SessionRecord>>
+    readonly get: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError | StoreError>
+    readonly list: Effect.Effect<ReadonlyArray<SessionRecord>, StoreError>
     readonly close: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError | StoreError>
     /** The thread for the session's next turn on `client`: started, resumed or replaced as needed. */
     readonly threadFor: (sessionId: SessionId, client: AppServerClient) => Effect.Effect<string, ThreadError>
@@ -52,12 +52,12 @@ export class Sessions extends Context.Service<
     readonly turnEnded: (sessionId: SessionId, turnId: string | null, status: string) => Effect.Effect<void>
   }
 >()("codexd/Sessions") {
-  static readonly layer: Layer.Layer<Sessions, never, CodexdConfig | Store | EventLog | Supervisor> =
+  static readonly layer: Layer.Layer<Sessions, never, CodexdConfig | RunStore | EventLog | Supervisor> =
     Layer.effect(
       Sessions,
       Effect.gen(function* () {
         const config = yield* CodexdConfig
-        const store = yield* Store
+        const store = yield* RunStore
         const events = yield* EventLog
         const supervisor = yield* Supervisor
         /** Which sessions have their thread loaded in which app-server connection. */
@@ -70,7 +70,7 @@ export class Sessions extends Context.Service<
           }
           return set
         }
-        const nowIso = () => new Date().toISOString()
+        const childPid = Effect.map(supervisor.current, (child) => child.state.pid)
 
         /** The event of a session landing on `threadId`: its first thread, the same one again, or another. */
         const threadEvent = (
@@ -101,22 +101,14 @@ export class Sessions extends Context.Service<
         }
 
         const find = (sessionId: SessionId) =>
-          Effect.flatMap(store.sessions, (registry) => {
-            const session = registry.sessions.find((s) => s.sessionId === sessionId)
-            return session === undefined
-              ? Effect.fail(new SessionNotFoundError({ sessionId }))
-              : Effect.succeed(session)
-          })
+          Effect.flatMap(store.sessions.get(sessionId), (session) =>
+            session === null ? Effect.fail(new SessionNotFoundError({ sessionId })) : Effect.succeed(session),
+          )
 
+        // Session records are never removed: one that vanished between a read and a write is a bug.
         const update = (sessionId: SessionId, f: (session: SessionRecord) => SessionRecord) =>
-          Effect.map(
-            store.updateSessions((registry) => ({
-              ...registry,
-              sessions: registry.sessions.map((s) =>
-                s.sessionId === sessionId ? { ...f(s), updatedAt: nowIso() } : s,
-              ),
-            })),
-            (registry) => registry.sessions.find((s) => s.sessionId === sessionId) as SessionRecord,
+          Effect.flatMap(store.sessions.update(sessionId, f), (session) =>
+            session === null ? Effect.die(new SessionNotFoundError({ sessionId })) : Effect.succeed(session),
           )
 
         const quietly = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -129,8 +121,8 @@ export class Sessions extends Context.Service<
           model: session.model,
           modelProvider: session.modelProvider,
           serviceTier: session.serviceTier,
-          ...(session.approvalPolicy === null ? {} : { approvalPolicy: session.approvalPolicy as never }),
-          ...(session.sandbox === null ? {} : { sandbox: session.sandbox as never }),
+          ...(session.approvalPolicy === null ? {} : { approvalPolicy: session.approvalPolicy }),
+          ...(session.sandbox === null ? {} : { sandbox: session.sandbox }),
           serviceName: "codexd",
         })
 
@@ -139,10 +131,11 @@ export class Sessions extends Context.Service<
             const started = yield* client.threadStart(threadParams(session))
             const threadId = started.thread.id
             attachedOn(client).add(session.sessionId)
+            const pid = yield* childPid
             yield* update(session.sessionId, (s) => ({
               ...s,
               threadId,
-              childPid: supervisor.childState().pid,
+              childPid: pid,
               model: s.model ?? started.model ?? null,
               modelProvider: s.modelProvider ?? started.modelProvider ?? null,
             }))
@@ -154,22 +147,21 @@ export class Sessions extends Context.Service<
           Effect.gen(function* () {
             yield* client.threadResume({ ...threadParams(session), threadId, excludeTurns: true })
             attachedOn(client).add(session.sessionId)
-            yield* update(session.sessionId, (s) => ({ ...s, childPid: supervisor.childState().pid }))
+            const pid = yield* childPid
+            yield* update(session.sessionId, (s) => ({ ...s, childPid: pid }))
             yield* events.publish(threadEvent(session.sessionId, threadId, threadId))
             return threadId
           })
 
         const record = (spec: SessionSpec) =>
           Effect.gen(function* () {
+            const now = new Date(yield* Clock.currentTimeMillis).toISOString()
             const session = newSessionRecord(
               spec,
               { approvals: config.runs.approvals, endpoint: config.server.endpoint },
-              nowIso(),
+              now,
             )
-            yield* store.updateSessions((registry) => ({
-              ...registry,
-              sessions: [...registry.sessions, session],
-            }))
+            yield* store.sessions.insert(session)
             yield* events.publish({
               type: "session.created",
               message: `session ${session.sessionId} (${session.purpose}) created`,
@@ -188,11 +180,7 @@ export class Sessions extends Context.Service<
             Effect.gen(function* () {
               // Exec mode: the thread is made by the session's first run (`codex exec` starts it).
               if (config.server.mode === "exec") return { ...(yield* record(spec)), childPid: null }
-              const client = supervisor.client()
-              if (client === null)
-                return yield* Effect.fail(
-                  new AppServerUnavailableError({ status: supervisor.childState().status }),
-                )
+              const client = yield* supervisor.client
               const session = yield* record(spec)
               const threadId = yield* startThread(session, client, null).pipe(
                 Effect.tapError((error) =>
@@ -208,16 +196,16 @@ export class Sessions extends Context.Service<
                   ),
                 ),
               )
-              return { ...session, threadId, childPid: supervisor.childState().pid }
+              return { ...session, threadId, childPid: yield* childPid }
             }),
           get: find,
-          list: Effect.map(store.sessions, (registry) => registry.sessions),
+          list: store.sessions.list,
           close: (sessionId) =>
             Effect.gen(function* () {
               const session = yield* find(sessionId)
               if (session.status === "closed") return session
               const closed = yield* update(sessionId, (s) => ({ ...s, status: "closed" }))
-              const client = supervisor.client()
+              const { client } = yield* supervisor.current
               if (client !== null && session.threadId !== null && attachedOn(client).delete(sessionId)) {
                 // Best effort: the thread is ours to drop, and a failure here changes nothing recorded.
                 yield* Effect.ignore(client.threadUnsubscribe({ threadId: session.threadId }))
@@ -238,7 +226,7 @@ export class Sessions extends Context.Service<
               if (attachedOn(client).has(sessionId)) return session.threadId
               const previous = session.threadId
               return yield* resumeThread(session, previous, client).pipe(
-                Effect.catchIf(isUnknownThreadError, () => startThread(session, client, previous)),
+                Effect.catchTag("UnknownThreadError", () => startThread(session, client, previous)),
               )
             }),
           execThreadStarted: (sessionId, threadId) =>

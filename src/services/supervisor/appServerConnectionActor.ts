@@ -1,87 +1,88 @@
 /**
- * The `appServerConnection` actor of the external strategy: one WebSocket connection to an
- * app-server someone else runs (`codex app-server --listen ws://…`), with its client. Reports the
- * readiness gate (initialize answered) and the connection's end as the child's exit; its cleanup only
- * closes the connection. The server itself is never signalled: it is not ours.
+ * The `appServerConnection` actor of the external strategy, as an Effect program that lives as long
+ * as the actor: one WebSocket connection to an app-server someone else runs
+ * (`codex app-server --listen ws://…`), with its client. Reports the readiness gate (initialize
+ * answered) and the connection's end as the child's exit; stopping the actor only closes the
+ * connection. The server itself is never signalled: it is not ours.
  */
 import { readFileSync } from "node:fs"
-import { fromCallback } from "xstate"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { AppServerConnectionInput, ChildMachineEvent } from "../../machines/childMachine.ts"
 import { makeAppServerClient } from "../appServer/AppServerClient.ts"
-import { type Transport, TransportClosedError } from "../transport/Transport.ts"
+import type { Bridge } from "../runtime.ts"
+import { TransportClosedError } from "../transport/Transport.ts"
 import { connectWsTransport } from "../transport/wsTransport.ts"
-import { type Attachment, type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
+import { type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
 
 export interface AppServerConnectionActorOptions extends ChildActorOptions {
   /** The capability token of a server started with `--ws-auth capability-token`; read at each attempt. */
   readonly tokenFile: string | null
 }
 
-const readToken = (path: string): string => {
-  const token = readFileSync(path, "utf8").trim()
-  if (token === "") throw new Error(`the server token file ${path} is empty`)
-  return token
+class ServerTokenError extends Schema.TaggedError<ServerTokenError>()("ServerTokenError", {
+  path: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return `cannot read the server token ${this.path}: ${this.reason}`
+  }
 }
 
-export const appServerConnectionActor = (options: AppServerConnectionActorOptions) =>
-  fromCallback<ChildMachineEvent, AppServerConnectionInput>(({ sendBack, input }) => {
-    let ended = false
-    let transport: Transport | null = null
-    const attachment: Attachment = { client: null }
-    const dropped = (error: string) => {
-      options.detach(attachment)
-      if (!ended) sendBack({ type: "CHILD.EXITED", exitCode: null, signal: null, error, ...eventTime() })
-    }
+const readToken = (path: string) =>
+  Effect.try({
+    try: () => readFileSync(path, "utf8").trim(),
+    catch: (error) => new ServerTokenError({ path, reason: String(error) }),
+  }).pipe(
+    Effect.filterOrFail(
+      (token) => token !== "",
+      () => new ServerTokenError({ path, reason: "the file is empty" }),
+    ),
+  )
 
-    let token: string | undefined
-    try {
-      token = options.tokenFile === null ? undefined : readToken(options.tokenFile)
-    } catch (error) {
-      // Reported as a failed attempt: the file may appear before the next one.
-      dropped(`cannot read the server token: ${error instanceof Error ? error.message : String(error)}`)
-      return () => undefined
-    }
-
-    connectWsTransport({
-      url: input.endpoint,
-      ...(token === undefined ? {} : { token }),
-      ...(options.onRawLine === undefined ? {} : { onRawLine: options.onRawLine }),
-    }).then(
-      (opened) => {
-        if (ended) {
-          opened.close()
-          return
-        }
-        transport = opened
-        options.attach(attachment)
-        const client = makeAppServerClient(opened, options.clientOptions)
-        let initError: string | null = null
-        void client.closed.then((closed) => dropped(initError ?? closed.reason))
-        handshake(
-          client,
-          attachment,
-          sendBack,
-          () => ended,
-          (reason) => {
-            // Reachable but refusing the handshake: drop this connection and try again later.
-            initError = reason
-            opened.close()
-          },
+export const appServerConnectionActor = (bridge: Bridge<never>, options: AppServerConnectionActorOptions) =>
+  bridge.fromScoped<ChildMachineEvent, AppServerConnectionInput>((input, sendBack) =>
+    Effect.gen(function* () {
+      const dropped = (error: string) =>
+        Effect.flatMap(eventTime, (at) =>
+          Effect.sync(() => sendBack({ type: "CHILD.EXITED", exitCode: null, signal: null, error, ...at })),
         )
-      },
-      (error: unknown) =>
-        dropped(
-          error instanceof TransportClosedError
-            ? error.reason
-            : error instanceof Error
-              ? error.message
-              : String(error),
-        ),
-    )
+      // A token that cannot be read is a failed attempt: the file may appear before the next one.
+      const token = yield* Effect.result(
+        options.tokenFile === null ? Effect.succeed(undefined) : readToken(options.tokenFile),
+      )
+      if (token._tag === "Failure") return yield* dropped(token.failure.message)
 
-    return () => {
-      ended = true
-      options.detach(attachment)
-      transport?.close()
-    }
-  })
+      const opened = yield* Effect.result(
+        Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () =>
+              connectWsTransport({
+                url: input.endpoint,
+                ...(token.success === undefined ? {} : { token: token.success }),
+                ...(options.onRawLine === undefined ? {} : { onRawLine: options.onRawLine }),
+              }),
+            catch: (error) =>
+              error instanceof TransportClosedError
+                ? error.reason
+                : error instanceof Error
+                  ? error.message
+                  : String(error),
+          }),
+          (transport) => Effect.sync(() => transport.close()),
+        ),
+      )
+      if (opened._tag === "Failure") return yield* dropped(opened.failure)
+
+      const transport = opened.success
+      const client = yield* makeAppServerClient(transport, options.clientOptions)
+      const outcome = yield* handshake(client, options.sink)
+      if (outcome._tag === "Ready")
+        sendBack({ type: "CHILD.READY", userAgent: outcome.userAgent, ...(yield* eventTime) })
+      // Reachable but refusing the handshake: drop this connection and try again later.
+      if (outcome._tag === "Refused") transport.close()
+      const closed = yield* client.closed
+      options.sink.detach(client)
+      yield* dropped(outcome._tag === "Refused" ? outcome.reason : closed.reason)
+    }),
+  )

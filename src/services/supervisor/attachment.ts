@@ -1,54 +1,58 @@
 /**
- * The app-server a child actor reached: one per spawned process or external connection. Its client is
- * set once `initialize` was answered; the Supervisor hands out the client of the newest attachment.
+ * What the child actors share: how an attachment (a spawned process's or an external connection's
+ * client, once it answered `initialize`) is handed to the Supervisor and taken back, the time of a
+ * machine event from Effect's Clock, and the readiness gate itself.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import type { ChildMachineEvent } from "../../machines/childMachine.ts"
+import type * as Scope from "effect/Scope"
 import type { AppServerClient, AppServerClientOptions } from "../appServer/AppServerClient.ts"
 
-export interface Attachment {
-  client: AppServerClient | null
-}
-
 export interface AttachmentSink {
-  /** This attachment is the current one. */
-  readonly attach: (attachment: Attachment) => void
-  /** This attachment is gone (a later one may already be current). */
-  readonly detach: (attachment: Attachment) => void
+  /** This client answered initialize: it is the current one until `detach`. */
+  readonly attach: (client: AppServerClient) => void
+  /** This client is gone (a later one may already be current). */
+  readonly detach: (client: AppServerClient) => void
 }
 
-export interface ChildActorOptions extends AttachmentSink {
+export interface ChildActorOptions {
+  readonly sink: AttachmentSink
   readonly clientOptions: AppServerClientOptions
   /** Every raw protocol line, when the protocol log is on. */
   readonly onRawLine?: (direction: "in" | "out", line: string) => void
 }
 
 /** The time of an event, as the machine wants it: ISO text and milliseconds. */
-export const eventTime = () => {
-  const at = new Date()
-  return { at: at.toISOString(), atMs: at.getTime() }
-}
+export const eventTime = Effect.map(Clock.currentTimeMillis, (atMs) => ({
+  at: new Date(atMs).toISOString(),
+  atMs,
+}))
+
+export type HandshakeOutcome =
+  | { readonly _tag: "Ready"; readonly userAgent: string }
+  /** Reachable but refusing the handshake: unusable. */
+  | { readonly _tag: "Refused"; readonly reason: string }
+  /** The transport closed first: whoever watches it reports why. */
+  | { readonly _tag: "Closed" }
 
 /**
- * The readiness gate: `initialize`, then the client is the attachment's and the machine hears READY.
- * A peer that answers the handshake with an error is unusable: `refused` gets why (the transport's own
- * end is reported by whoever watches it).
+ * The readiness gate: `initialize`. A ready client is attached for as long as the current scope
+ * lives (it is detached when the scope closes).
  */
 export const handshake = (
   client: AppServerClient,
-  attachment: Attachment,
-  sendBack: (event: ChildMachineEvent) => void,
-  isEnded: () => boolean,
-  refused: (reason: string) => void,
-): void => {
-  void Effect.runPromise(Effect.result(client.initialize)).then((outcome) => {
-    if (isEnded()) return
+  sink: AttachmentSink,
+): Effect.Effect<HandshakeOutcome, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const outcome = yield* Effect.result(client.initialize)
     if (Result.isSuccess(outcome)) {
-      attachment.client = client
-      sendBack({ type: "CHILD.READY", userAgent: outcome.success.userAgent, at: eventTime().at })
-    } else if (outcome.failure._tag !== "TransportClosedError") {
-      refused(`initialize failed: ${outcome.failure.message}`)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => sink.attach(client)),
+        () => Effect.sync(() => sink.detach(client)),
+      )
+      return { _tag: "Ready", userAgent: outcome.success.userAgent } as const
     }
+    if (outcome.failure._tag === "TransportClosedError") return { _tag: "Closed" } as const
+    return { _tag: "Refused", reason: `initialize failed: ${outcome.failure.message}` } as const
   })
-}

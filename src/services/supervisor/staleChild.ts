@@ -5,7 +5,10 @@
  * killed, because nothing can be proven.
  */
 import { readlinkSync, realpathSync } from "node:fs"
+import * as Effect from "effect/Effect"
 import { processState, readProc } from "../../system/processes.ts"
+import type { EventLog } from "../events/EventLog.ts"
+import type { Store } from "../store/Store.ts"
 
 const realpathOrSelf = (path: string): string => {
   try {
@@ -41,3 +44,20 @@ export const killProcessTree = (pid: number, signal: NodeJS.Signals = "SIGKILL")
     }
   }
 }
+
+/** Kill a child recorded by a previous daemon that died without stopping it. */
+export const reapStaleChild = (store: Store["Service"], eventLog: EventLog["Service"]) =>
+  Effect.gen(function* () {
+    const previous = yield* store.daemonState
+    const pid = previous?.child.pid ?? null
+    const command = previous?.child.command ?? null
+    if (pid === null || command === null || pid === process.pid) return
+    if (!isLiveProcessOf(pid, command)) return
+    killProcessTree(pid, "SIGKILL")
+    yield* eventLog.publish({
+      level: "warn",
+      type: "child.reaped",
+      message: `killed app-server pid ${pid} left running by a previous daemon`,
+      detail: { pid, command },
+    })
+  })

@@ -1,11 +1,13 @@
 /**
  * Spawning an app-server child with execa and exposing its stdio as a Transport.
  * The child gets its own process group (so a kill reaches anything it started), inherits the
- * environment (so CODEX_HOME and API keys reach codex), and its stderr goes to a log file.
+ * environment (so CODEX_HOME and API keys reach codex), and its stderr goes to a log file (its last
+ * line kept, to say why a child died).
  * Killing is SIGTERM to the group, then SIGKILL after `killTimeoutMs` if it is still alive.
  */
 import { execa } from "execa"
-import { processGroupOptions, signalGroup, stopGroup } from "./processGroup.ts"
+import { processGroupOptions, SpawnError, signalGroup, stopGroup } from "./processGroup.ts"
+import { captureStderr } from "./stderrTail.ts"
 import { type ChildExit, stdioTransport } from "./stdioTransport.ts"
 import type { Transport } from "./Transport.ts"
 
@@ -25,31 +27,41 @@ export interface AppServerProcess {
   readonly exited: Promise<ChildExit>
   /** SIGTERM to the process group, SIGKILL after `killTimeoutMs`; resolves once it has exited. */
   readonly stop: (killTimeoutMs: number) => Promise<ChildExit>
+  /** The last line the child wrote on stderr ("" when none). */
+  readonly lastStderrLine: () => string
   /** Send one signal to the process group now. */
   readonly signal: (signal: NodeJS.Signals) => void
 }
 
-export class SpawnError extends Error {
-  override readonly name = "SpawnError"
-}
-
+/** Start the child; a SpawnError when there is no process to supervise. */
 export const spawnAppServer = (options: AppServerProcessOptions): AppServerProcess => {
-  const child = execa(options.command, [...options.args], {
-    cwd: options.cwd,
-    env: options.env ?? {},
-    extendEnv: options.env === undefined,
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: options.stderrPath === undefined ? "ignore" : { file: options.stderrPath, append: true },
-    ...processGroupOptions,
-  })
-  const pid = child.pid
-  if (pid === undefined || child.stdout === null || child.stdin === null) {
-    throw new SpawnError(`could not start ${options.command}`)
+  const start = () =>
+    execa(options.command, [...options.args], {
+      cwd: options.cwd,
+      env: options.env ?? {},
+      extendEnv: options.env === undefined,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      ...processGroupOptions,
+    })
+  let child: ReturnType<typeof start>
+  try {
+    child = start()
+  } catch (error) {
+    throw new SpawnError({ command: options.command, cause: String(error) })
   }
+  const pid = child.pid
+  if (pid === undefined || child.stdout === null || child.stdin === null || child.stderr === null) {
+    void child.catch(() => undefined)
+    throw new SpawnError({ command: options.command, cause: "no process was started" })
+  }
+  const stderr = captureStderr(child.stderr, options.stderrPath)
   let exitedFlag = false
   const exited: Promise<ChildExit> = child.then((result) => {
     exitedFlag = true
+    // Whatever the child left in its group (a command it ran, a helper) goes with it.
+    signalGroup(pid, "SIGKILL")
     const spawnFailed = result.failed && result.exitCode === undefined && result.signal === undefined
     return {
       exitCode: result.exitCode ?? (spawnFailed ? 127 : null),
@@ -67,6 +79,7 @@ export const spawnAppServer = (options: AppServerProcessOptions): AppServerProce
     pid,
     transport,
     exited,
+    lastStderrLine: stderr.lastLine,
     signal: (signal) => signalGroup(pid, signal),
     stop: (killTimeoutMs) => stopGroup(pid, exited, () => exitedFlag, killTimeoutMs),
   }

@@ -3,6 +3,18 @@
  * it started too, and stopping it: SIGTERM, then SIGKILL if it is still alive after the kill timeout.
  */
 
+import * as Schema from "effect/Schema"
+
+/** A process could not be started at all (no such binary, no permission, no pid). */
+export class SpawnError extends Schema.TaggedError<SpawnError>()("SpawnError", {
+  command: Schema.String,
+  cause: Schema.String,
+}) {
+  override get message(): string {
+    return `could not start ${this.command}: ${this.cause}`
+  }
+}
+
 /**
  * The execa options of a supervised child: its own process group (so signals reach what it started),
  * killed if the daemon exits normally, streamed rather than buffered, and never a thrown exit.

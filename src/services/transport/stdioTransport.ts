@@ -1,4 +1,9 @@
-/** A Transport over a child's stdout (lines in) and stdin (lines out). */
+/**
+ * A Transport over a child's stdout (lines in) and stdin (lines out). The close is reported once the
+ * process has exited *and* its stdout has been read to the end, so a `turn/completed` the child wrote
+ * just before exiting is delivered before the close. A stdout that some escaped grandchild keeps
+ * open is given `stdoutGraceMs` after the exit, then abandoned.
+ */
 import type { Readable, Writable } from "node:stream"
 import { LineSplitter } from "./lineSplitter.ts"
 import { type Transport, TransportClosedError, type TransportHandlers } from "./Transport.ts"
@@ -17,6 +22,8 @@ export interface StdioTransportOptions {
   /** Every raw line in and out, for the opt-in protocol log. */
   readonly onRawLine?: (direction: "in" | "out", line: string) => void
   readonly maxLineBytes?: number
+  /** How long after the exit an unfinished stdout is still read (default 2 s). */
+  readonly stdoutGraceMs?: number
 }
 
 export const stdioTransport = (options: StdioTransportOptions): Transport => {
@@ -50,22 +57,44 @@ export const stdioTransport = (options: StdioTransportOptions): Transport => {
     else splitter.push(chunk)
   })
   // The stream ending is not yet the process exiting; the close is reported with the exit status.
-  options.stdout.on("end", () => {
-    streamEnded = true
-    if (handlers !== null) splitter.end()
+  const stdoutDone = new Promise<void>((resolve) => {
+    const done = () => {
+      if (!streamEnded) {
+        streamEnded = true
+        if (handlers !== null) splitter.end()
+      }
+      resolve()
+    }
+    options.stdout.once("end", done)
+    options.stdout.once("close", done)
+    options.stdout.once("error", done)
   })
   options.stdout.on("error", () => undefined)
   options.stdin.on("error", () => undefined)
 
+  const readToEnd = (): Promise<void> => {
+    if (streamEnded) return Promise.resolve()
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        options.stdout.destroy()
+        resolve()
+      }, options.stdoutGraceMs ?? 2_000)
+    })
+    return Promise.race([stdoutDone, grace]).finally(() => clearTimeout(timer))
+  }
+
   void options.exited.then(
     ({ exitCode, signal }) =>
-      finish(
-        new TransportClosedError({
-          transport: options.describe,
-          reason: "the app-server exited",
-          exitCode,
-          signal,
-        }),
+      readToEnd().then(() =>
+        finish(
+          new TransportClosedError({
+            transport: options.describe,
+            reason: "the app-server exited",
+            exitCode,
+            signal,
+          }),
+        ),
       ),
     (error: unknown) =>
       finish(

@@ -1,0 +1,43 @@
+/**
+ * RunQueue: which queued run starts next. Runs wait per session in the order they came, one turn per
+ * session at a time, at most `limit` sessions active, the session served longest ago first (see
+ * `FairQueue`). A claimed run holds its session's slot until it is released.
+ *
+ * `RunQueue.localLayer` keeps the queue in this daemon's memory: queued runs are in the run registry,
+ * and recovery after a restart puts them back. A shared queue (several daemons) is another
+ * implementation provided in the composition root.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { RunId, SessionId } from "../../domain/ids.ts"
+import { FairQueue } from "./fairQueue.ts"
+
+export interface QueuedRun {
+  readonly runId: RunId
+  readonly sessionId: SessionId
+}
+
+export class RunQueue extends Context.Service<
+  RunQueue,
+  {
+    readonly enqueue: (run: QueuedRun) => Effect.Effect<void>
+    /** The runs to start now, so that at most `limit` sessions have a turn at once. */
+    readonly claim: (limit: number) => Effect.Effect<ReadonlyArray<QueuedRun>>
+    /** The run's turn ended: its session may be served again. */
+    readonly release: (run: QueuedRun) => Effect.Effect<void>
+    /** Take a run out before it started (interrupted while queued); false when it was not queued. */
+    readonly remove: (runId: RunId) => Effect.Effect<boolean>
+  }
+>()("codexd/RunQueue") {
+  static readonly localLayer: Layer.Layer<RunQueue> = Layer.sync(RunQueue, () => {
+    const queue = new FairQueue<SessionId, RunId>()
+    return RunQueue.of({
+      enqueue: (run) => Effect.sync(() => queue.enqueue(run.sessionId, run.runId)),
+      claim: (limit) =>
+        Effect.sync(() => queue.take(limit).map(({ session, run }) => ({ runId: run, sessionId: session }))),
+      release: (run) => Effect.sync(() => queue.release(run.sessionId)),
+      remove: (runId) => Effect.sync(() => queue.remove(runId)),
+    })
+  })
+}

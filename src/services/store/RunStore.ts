@@ -1,0 +1,93 @@
+/**
+ * RunStore: the run and session records, as the Runs and Sessions services use them: insert, look
+ * up by id, list, and ordered updates. An update is a function of the record as stored when it is
+ * applied, never of a copy someone held, and a finished run never changes again: a late write (a
+ * turn that was starting when its run failed) cannot bring back an earlier state.
+ *
+ * `RunStore.fileLayer` keeps them in the state directory's registries through the Store (the
+ * single-node default). Another implementation (a shared database) is provided in the composition
+ * root; nothing else changes.
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { RunId, SessionId } from "../../domain/ids.ts"
+import { applyRunUpdate, type RunRecord } from "../../domain/run.ts"
+import type { SessionRecord } from "../../domain/session.ts"
+import { Store, type StoreError } from "./Store.ts"
+
+const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+export interface RecordTable<Id, R> {
+  /** The record, or null when there is none. */
+  readonly get: (id: Id) => Effect.Effect<R | null, StoreError>
+  readonly list: Effect.Effect<ReadonlyArray<R>, StoreError>
+  readonly insert: (record: R) => Effect.Effect<void, StoreError>
+  /** Apply `f` to the stored record, durably; the record after, or null when there is none. */
+  readonly update: (id: Id, f: (record: R) => R) => Effect.Effect<R | null, StoreError>
+}
+
+export class RunStore extends Context.Service<
+  RunStore,
+  {
+    /** Runs; `get` also finds archived ones, `list` holds the registry (unfinished and recent runs). */
+    readonly runs: RecordTable<RunId, RunRecord>
+    readonly sessions: RecordTable<SessionId, SessionRecord>
+  }
+>()("codexd/RunStore") {
+  /** The registries of the state directory (runs.json, runs.archive.jsonl, sessions.json). */
+  static readonly fileLayer: Layer.Layer<RunStore, never, Store> = Layer.effect(
+    RunStore,
+    Effect.gen(function* () {
+      const store = yield* Store
+      return RunStore.of({
+        runs: {
+          get: store.findRun,
+          list: Effect.map(store.runs, (registry) => registry.runs),
+          insert: (record) =>
+            Effect.asVoid(
+              store.updateRuns((registry) => ({ ...registry, runs: [...registry.runs, record] })),
+            ),
+          update: (runId, f) =>
+            Effect.flatMap(nowIso, (now) => {
+              let after: RunRecord | null = null
+              return store
+                .updateRuns((registry) => ({
+                  ...registry,
+                  runs: registry.runs.map((run) => {
+                    if (run.runId !== runId) return run
+                    after = applyRunUpdate(run, f, now)
+                    return after
+                  }),
+                }))
+                .pipe(Effect.map(() => after))
+            }),
+        },
+        sessions: {
+          get: (sessionId) =>
+            Effect.map(store.sessions, (r) => r.sessions.find((s) => s.sessionId === sessionId) ?? null),
+          list: Effect.map(store.sessions, (registry) => registry.sessions),
+          insert: (record) =>
+            Effect.asVoid(
+              store.updateSessions((registry) => ({ ...registry, sessions: [...registry.sessions, record] })),
+            ),
+          update: (sessionId, f) =>
+            Effect.flatMap(nowIso, (now) => {
+              let after: SessionRecord | null = null
+              return store
+                .updateSessions((registry) => ({
+                  ...registry,
+                  sessions: registry.sessions.map((session) => {
+                    if (session.sessionId !== sessionId) return session
+                    after = { ...f(session), updatedAt: now }
+                    return after
+                  }),
+                }))
+                .pipe(Effect.map(() => after))
+            }),
+        },
+      })
+    }),
+  )
+}
