@@ -2,6 +2,7 @@
  * The `codexd` command line: parse argv, resolve the configuration, run one command, exit with its
  * code. Thin on purpose: commands live in `src/cli/`, the daemon in `src/daemon.ts`.
  */
+import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
 import {
@@ -85,13 +86,14 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<Exit
     io.out(commandHelp(command))
     return ExitCode.ok
   }
-  if (!command.needsConfig) return command.run({ args, io })
+  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect)
+  if (!command.needsConfig) return command.run({ args, io, run })
   const config = resolveConfig(configInputFromProcess(configFlagValues(args.flags)))
   if (Result.isFailure(config)) {
     io.err(`codexd ${command.name}: ${config.failure.message}\n`)
     return ExitCode.usage
   }
-  return command.run({ args, io, config: config.success })
+  return command.run({ args, io, run, config: config.success })
 }
 
 const processIo: CliIo = {

@@ -5,7 +5,7 @@
  * behind a loopback WebSocket server for the external strategy; a probe script for exec mode). After
  * each step the supervisor's persisted daemon state and its events must show what the model predicts.
  */
-import { chmodSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
@@ -265,6 +265,13 @@ const replay = async (path: Path): Promise<void> => {
                   break
                 }
                 await waitUntil(() => childStateOf(supervisor).pid !== null, 10_000, "a child to end")
+                // The fake numbers itself by the spawn files before it: one killed before it wrote
+                // its own would hand its number (and script) to the next.
+                await waitUntil(
+                  () => existsSync(join(h.dir, `spawn-${links}`)),
+                  10_000,
+                  `spawn ${links} to record itself`,
+                )
                 const client = clientOf(supervisor)
                 if (client !== null) void Effect.runPromiseExit(client.request("fake/exit"))
                 else process.kill(childStateOf(supervisor).pid ?? 0, "SIGKILL")
@@ -276,7 +283,8 @@ const replay = async (path: Path): Promise<void> => {
             await waitUntil(
               () => childStateOf(supervisor).machineState === expected,
               10_000,
-              `${expected} after ${step.event.type}`,
+              () =>
+                `${expected} after ${step.event.type} (step ${i}; the child is ${JSON.stringify(childStateOf(supervisor))})`,
             )
             if (expected === "exec" && step.event.type === "CHILD.READY")
               await waitUntil(() => childStateOf(supervisor).userAgent !== null, 10_000, "the probe's answer")

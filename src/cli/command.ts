@@ -1,4 +1,5 @@
 /** What a CLI command is: its name, its help, its own flags, and what it does. */
+import type * as Effect from "effect/Effect"
 import type { ResolvedConfig } from "../domain/config.ts"
 import type { FlagTable, ParsedArgs } from "./argv.ts"
 
@@ -19,6 +20,8 @@ export interface CliIo {
 export interface CommandContext {
   readonly args: ParsedArgs
   readonly io: CliIo
+  /** Run an Effect program on the CLI's runtime (the entry owns it; commands do not make their own). */
+  readonly run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
 }
 
 export interface ConfiguredContext extends CommandContext {

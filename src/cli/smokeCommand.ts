@@ -12,15 +12,19 @@ export const smokeCommand: Command = {
   usage: "codexd smoke [--json]",
   flags: jsonFlag,
   needsConfig: true,
-  run: async ({ args, config, io }) => {
+  run: async ({ args, config, io, run }) => {
     const json = args.flags.json === true
     const width = 12
-    const result = await runSmoke(config, (check) => {
-      if (!json)
-        io.out(
-          `${check.status === "ok" ? "ok    " : "FAILED"}  ${check.name.padEnd(width)}  ${check.detail}\n`,
-        )
-    })
+    const result = await runSmoke(
+      config,
+      (check) => {
+        if (!json)
+          io.out(
+            `${check.status === "ok" ? "ok    " : "FAILED"}  ${check.name.padEnd(width)}  ${check.detail}\n`,
+          )
+      },
+      run,
+    )
     const failures = result.checks.filter((c) => c.status === "failed").length
     if (json) io.out(`${JSON.stringify(result, null, 2)}\n`)
     else

@@ -11,7 +11,7 @@ import { isChildSettled } from "../machines/childMachine.ts"
 import { describeChild, readStatus } from "../services/status/statusSnapshot.ts"
 import { lockHolder } from "../services/store/StateLock.ts"
 import { isProcessAlive } from "../system/processes.ts"
-import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
+import { type CliIo, type Command, type CommandContext, ExitCode, jsonFlag } from "./command.ts"
 
 /** Kept here rather than imported from the inspector, so `codexd help` does not load the daemon. */
 const DEFAULT_INSPECT_PORT = 4320
@@ -34,6 +34,7 @@ const startDetached = async (
   argv: ReadonlyArray<string>,
   io: CliIo,
   json: boolean,
+  run: CommandContext["run"],
 ) => {
   const holder = lockHolder(config.paths.lockPath)
   if (holder !== null) {
@@ -61,7 +62,7 @@ const startDetached = async (
       return ExitCode.failed
     }
     if (lockHolder(config.paths.lockPath) !== pid) continue
-    const { snapshot } = await readStatus(config)
+    const { snapshot } = await run(readStatus(config))
     const daemon = snapshot?.daemon
     // Settled and not given up: a daemon whose child failed exits, and is seen above.
     const settled = daemon !== undefined && isChildSettled(daemon.child) && daemon.child.status !== "failed"
@@ -98,9 +99,9 @@ export const startCommand = (argv: () => ReadonlyArray<string>): Command => ({
     },
   },
   needsConfig: true,
-  run: async ({ args, config, io }) => {
+  run: async ({ args, config, io, run }) => {
     const json = args.flags.json === true
-    if (args.flags.detach === true) return startDetached(config, argv(), io, json)
+    if (args.flags.detach === true) return startDetached(config, argv(), io, json, run)
     const inspect = args.flags.inspect
     const inspectPort =
       inspect === undefined ? undefined : inspect === true ? DEFAULT_INSPECT_PORT : Number(inspect)

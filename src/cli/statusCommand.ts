@@ -36,8 +36,8 @@ export const statusCommand: Command = {
   usage: "codexd status [--json]",
   flags: jsonFlag,
   needsConfig: true,
-  run: async ({ args, config, io }) => {
-    const { snapshot, runningPid, corruptFiles } = await readStatus(config)
+  run: async ({ args, config, io, run }) => {
+    const { snapshot, runningPid, corruptFiles } = await run(readStatus(config))
     for (const report of corruptFiles) io.err(`codexd status: ${report.path} is corrupt: ${report.reason}\n`)
     if (snapshot === null) {
       if (args.flags.json === true) io.out(`${JSON.stringify(null)}\n`)

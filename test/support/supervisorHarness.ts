@@ -65,11 +65,12 @@ export const withSupervisor = <A, E>(
 export const waitUntil = async (
   predicate: () => boolean,
   timeoutMs = 15_000,
-  what = "condition",
+  what: string | (() => string) = "condition",
 ): Promise<void> => {
   const until = Date.now() + timeoutMs
   while (!predicate()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`)
     await new Promise((r) => setTimeout(r, 10))
   }
 }

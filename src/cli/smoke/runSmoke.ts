@@ -7,9 +7,12 @@
 import { randomBytes } from "node:crypto"
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs"
 import { join } from "node:path"
+import type * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type { ResolvedConfig } from "../../domain/config.ts"
+import { decodeValue } from "../../domain/decode.ts"
 import type { RecentEvent } from "../../domain/event.ts"
-import type { SmokeCheck, SmokeResult, StatusSnapshot } from "../../domain/status.ts"
+import { type SmokeCheck, type SmokeResult, StatusSnapshot } from "../../domain/status.ts"
 import { readStatus } from "../../services/status/statusSnapshot.ts"
 import { type ApiConnection, errorMessage, readFrames } from "../apiClient.ts"
 import { smokeDaemon } from "./smokeDaemon.ts"
@@ -75,9 +78,14 @@ interface SmokeRunOutcome {
   readonly runEnded: boolean
 }
 
+/** The snapshot of a `GET /v1/status` answer, decoded; null when the daemon did not give one. */
+const snapshotOfAnswer = (answer: { readonly status: number; readonly json: unknown }) =>
+  answer.status === 200 ? Result.getOrNull(decodeValue(StatusSnapshot, "GET /v1/status")(answer.json)) : null
+
 export const runSmoke = async (
   config: ResolvedConfig,
   report: (check: SmokeCheck) => void,
+  run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>,
 ): Promise<SmokeResult> => {
   const deadline = Date.now() + config.smokeLifetimeMs
   const remaining = () => Math.max(0, deadline - Date.now())
@@ -119,7 +127,7 @@ export const runSmoke = async (
     }
   }
 
-  const reading = await readStatus(config)
+  const reading = await run(readStatus(config))
   if (reading.snapshot === null) record("state-files", failed("no daemon state was ever written"))
   else if (reading.corruptFiles.length > 0)
     record(
@@ -143,7 +151,7 @@ const checkThroughApi = async (
   record: (name: string, verdict: Verdict) => void,
 ): Promise<StatusSnapshot | null> => {
   const status = await api.call("GET", "/v1/status")
-  const snapshot = status.status === 200 ? (status.json as unknown as StatusSnapshot) : null
+  const snapshot = snapshotOfAnswer(status)
   const child = snapshot?.daemon.child
   const whose = startedHere
     ? "a daemon started for the smoke"
@@ -196,7 +204,7 @@ const checkThroughApi = async (
     )
   }
   const after = await api.call("GET", "/v1/status")
-  return after.status === 200 ? (after.json as unknown as StatusSnapshot) : snapshot
+  return snapshotOfAnswer(after) ?? snapshot
 }
 
 /** The child check: a spawned child running, an external server attached, or exec mode's binary. */

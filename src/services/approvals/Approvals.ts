@@ -24,6 +24,7 @@ import type { RequestId } from "../../domain/appServer/wire.ts"
 import { ApprovalNotFoundError, ApprovalSettledError } from "../../domain/errors.ts"
 import { newApprovalId, type RunId, type SessionId } from "../../domain/ids.ts"
 import { EventLog } from "../events/EventLog.ts"
+import { nowIso } from "../now.ts"
 import { Store, type StoreError } from "../store/Store.ts"
 import { approvalAnswerFor, approvalRequestDetails, declineNonApproval } from "./approvalRequests.ts"
 
@@ -89,7 +90,6 @@ export class Approvals extends Context.Service<
       const deadlines = yield* FiberMap.make<string>()
       const signals = yield* PubSub.unbounded<ApprovalSignal>()
       const signal = (value: ApprovalSignal) => PubSub.publish(signals, value)
-      const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
       const save = (record: ApprovalRecord) =>
         store

@@ -8,9 +8,13 @@
  * After any crash the next daemon starts above the reservation, so no seq is ever given twice, even
  * when the cache or the log had not caught up. Seqs are monotonic, not contiguous.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Semaphore from "effect/Semaphore"
 import { CodexdConfig } from "../../config.ts"
 import type { EventInput, RecentEvent, RecentEventCacheState } from "../../domain/event.ts"
 import { openPinoFile, type PinoLogger } from "../logging/Logging.ts"
@@ -58,7 +62,7 @@ export class EventLog extends Context.Service<
         const config = yield* CodexdConfig
         const store = yield* Store
         const log = openPinoFile(config.paths.structuredEventLogPath, { bare: true })
-        const eventLog = makeEventLog({
+        const eventLog = yield* makeEventLog({
           store,
           log,
           maxEntries: config.eventCacheSize,
@@ -87,131 +91,129 @@ interface MakeEventLogInput {
   readonly options: EventLogOptions
 }
 
-const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogInput): EventLog["Service"] => {
-  const seqBlock = options.seqBlock ?? 4096
-  const cacheFlushMs = options.cacheFlushMs ?? 100
-  const defaultBound = options.defaultBound ?? 10_000
+const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogInput) =>
+  Effect.gen(function* () {
+    const seqBlock = options.seqBlock ?? 4096
+    const cacheFlushMs = options.cacheFlushMs ?? 100
+    const defaultBound = options.defaultBound ?? 10_000
 
-  const ring = new EventRing(maxEntries, cache.events)
-  const cachedMax = cache.events.reduce((max, e) => Math.max(max, e.seq), 0)
-  let lastSeq = Math.max(cache.lastSeq, cachedMax, store.eventSeqReservedThrough)
-  let reservedThrough = lastSeq
-  let reserving: Promise<void> | null = null
-  const subscribers = new Set<EventSubscription>()
-  let cacheTimer: NodeJS.Timeout | null = null
+    const ring = new EventRing(maxEntries, cache.events)
+    const cachedMax = cache.events.reduce((max, e) => Math.max(max, e.seq), 0)
+    let lastSeq = Math.max(cache.lastSeq, cachedMax, store.eventSeqReservedThrough)
+    let reservedThrough = lastSeq
+    const subscribers = new Set<EventSubscription>()
+    /** One reservation at a time: a second caller finds the block already reserved. */
+    const reservation = yield* Semaphore.make(1)
+    /** A pending cache save; the saver fiber batches every publish within `cacheFlushMs`. */
+    const cacheDirty = yield* Queue.dropping<void>(1)
+    const background = yield* FiberSet.make()
 
-  const snapshot = (): RecentEventCacheState => ({
-    maxEntries,
-    updatedAt: new Date().toISOString(),
-    lastSeq,
-    events: ring.toArray(),
-  })
+    const snapshot = Effect.map(
+      Clock.currentTimeMillis,
+      (now): RecentEventCacheState => ({
+        maxEntries,
+        updatedAt: new Date(now).toISOString(),
+        lastSeq,
+        events: ring.toArray(),
+      }),
+    )
 
-  const saveCache = Effect.suspend(() => store.saveEventCache(snapshot())).pipe(
-    Effect.catch((error) => Effect.sync(() => log.error({ error: error.message }, "event cache not saved"))),
-  )
+    const saveCache = Effect.flatMap(snapshot, store.saveEventCache).pipe(
+      Effect.catch((error) =>
+        Effect.sync(() => log.error({ error: error.message }, "event cache not saved")),
+      ),
+    )
 
-  const scheduleCacheSave = (): void => {
-    if (cacheTimer !== null) return
-    cacheTimer = setTimeout(() => {
-      cacheTimer = null
-      Effect.runFork(saveCache)
-    }, cacheFlushMs)
-    cacheTimer.unref()
-  }
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Queue.take(cacheDirty).pipe(Effect.andThen(Effect.sleep(cacheFlushMs)), Effect.andThen(saveCache)),
+      ),
+    )
 
-  const reserveNextBlock = (): Promise<void> => {
-    if (reserving === null) {
-      const through = reservedThrough + seqBlock
-      reserving = Effect.runPromise(
-        store.reserveEventSeq(through).pipe(
+    const blockLow = () => reservedThrough - lastSeq < seqBlock / 2
+
+    /** Make the next block durable unless another caller already did. */
+    const reserveNextBlock = reservation.withPermits(1)(
+      Effect.suspend(() => {
+        if (!blockLow()) return Effect.void
+        const through = reservedThrough + seqBlock
+        return store.reserveEventSeq(through).pipe(
           Effect.tap(() =>
             Effect.sync(() => {
               reservedThrough = through
             }),
           ),
           Effect.catch((error) =>
-            Effect.sync(() => log.error({ error: error.message }, "event seq not reserved")),
+            Effect.sync(() => log.error({ error: error.message }, "event seq not reserved")).pipe(
+              // A publisher waiting on the block tries again; not in a tight loop.
+              Effect.andThen(Effect.sleep(100)),
+            ),
           ),
-          Effect.ensuring(
-            Effect.sync(() => {
-              reserving = null
-            }),
-          ),
-        ),
-      )
-    }
-    return reserving
-  }
-
-  const emit = (input: EventInput): RecentEvent => {
-    lastSeq += 1
-    const event: RecentEvent = {
-      seq: lastSeq,
-      createdAt: new Date().toISOString(),
-      level: input.level ?? "info",
-      type: input.type,
-      message: redactText(input.message),
-      detail: input.detail == null ? null : (redactSecrets(input.detail) as Record<string, unknown>),
-    }
-    ring.push(event)
-    log[event.level](
-      { seq: event.seq, createdAt: event.createdAt, type: event.type, detail: event.detail },
-      event.message,
+        )
+      }),
     )
-    for (const subscriber of subscribers) subscriber.offer(event)
-    scheduleCacheSave()
-    // Reserve the next block while half of this one is left, so publishing rarely waits on disk.
-    if (reservedThrough - lastSeq < seqBlock / 2) void reserveNextBlock()
-    return event
-  }
 
-  const publish = (input: EventInput): Effect.Effect<RecentEvent> =>
-    Effect.suspend(() => {
-      if (lastSeq < reservedThrough) return Effect.succeed(emit(input))
-      // The block is used up: wait until the next one is durable, then hand out its first seq.
-      return Effect.promise(async () => {
-        while (lastSeq >= reservedThrough) await reserveNextBlock()
-        return emit(input)
-      })
-    })
-
-  const subscribe = (subscribeOptions: SubscribeOptions = {}): Effect.Effect<EventSubscription> =>
-    Effect.sync(() => {
-      const subscription = new EventSubscription({
-        bound: subscribeOptions.bound ?? defaultBound,
-        accepts: subscribeOptions.filter ?? (() => true),
-        onClose: (s) => subscribers.delete(s),
-      })
-      const since = subscribeOptions.since
-      if (since !== undefined) {
-        const oldest = ring.oldest
-        // A gap exists when the first event after `since` is no longer cached.
-        if (oldest !== undefined && oldest.seq > since + 1) {
-          subscription.enqueueReplay({ _tag: "Reset", requestedSince: since, oldestSeq: oldest.seq })
-        }
-        for (const event of ring.toArray(since)) subscription.enqueueReplay({ _tag: "Event", event })
+    const emit = (input: EventInput, now: number): RecentEvent => {
+      lastSeq += 1
+      const event: RecentEvent = {
+        seq: lastSeq,
+        createdAt: new Date(now).toISOString(),
+        level: input.level ?? "info",
+        type: input.type,
+        message: redactText(input.message),
+        detail: input.detail == null ? null : (redactSecrets(input.detail) as Record<string, unknown>),
       }
-      subscribers.add(subscription)
-      return subscription
-    })
-
-  const flush = Effect.gen(function* () {
-    if (cacheTimer !== null) {
-      clearTimeout(cacheTimer)
-      cacheTimer = null
+      ring.push(event)
+      log[event.level](
+        { seq: event.seq, createdAt: event.createdAt, type: event.type, detail: event.detail },
+        event.message,
+      )
+      for (const subscriber of subscribers) subscriber.offer(event)
+      Queue.offerUnsafe(cacheDirty, undefined)
+      return event
     }
-    yield* saveCache
-    yield* Effect.callback<void>((resume) => {
-      log.flush(() => resume(Effect.void))
-    })
-  })
 
-  return {
-    publish,
-    recent: Effect.sync(snapshot),
-    lastSeq: Effect.sync(() => lastSeq),
-    subscribe,
-    flush,
-  }
-}
+    const publish = (input: EventInput): Effect.Effect<RecentEvent> =>
+      Effect.gen(function* () {
+        // The block is used up: wait until the next one is durable, then hand out its first seq.
+        while (lastSeq >= reservedThrough) yield* reserveNextBlock
+        const event = emit(input, yield* Clock.currentTimeMillis)
+        // Reserve the next block while half of this one is left, so publishing rarely waits on disk.
+        if (blockLow()) yield* FiberSet.run(background, reserveNextBlock)
+        return event
+      })
+    const subscribe = (subscribeOptions: SubscribeOptions = {}): Effect.Effect<EventSubscription> =>
+      Effect.sync(() => {
+        const subscription = new EventSubscription({
+          bound: subscribeOptions.bound ?? defaultBound,
+          accepts: subscribeOptions.filter ?? (() => true),
+          onClose: (s) => subscribers.delete(s),
+        })
+        const since = subscribeOptions.since
+        if (since !== undefined) {
+          const oldest = ring.oldest
+          // A gap exists when the first event after `since` is no longer cached.
+          if (oldest !== undefined && oldest.seq > since + 1) {
+            subscription.enqueueReplay({ _tag: "Reset", requestedSince: since, oldestSeq: oldest.seq })
+          }
+          for (const event of ring.toArray(since)) subscription.enqueueReplay({ _tag: "Event", event })
+        }
+        subscribers.add(subscription)
+        return subscription
+      })
+
+    const flush = Effect.gen(function* () {
+      yield* saveCache
+      yield* Effect.callback<void>((resume) => {
+        log.flush(() => resume(Effect.void))
+      })
+    })
+
+    return {
+      publish,
+      recent: snapshot,
+      lastSeq: Effect.sync(() => lastSeq),
+      subscribe,
+      flush,
+    } satisfies EventLog["Service"]
+  })

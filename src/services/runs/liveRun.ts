@@ -9,7 +9,6 @@
  * `done` completes once the end is recorded and announced.
  */
 import type * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -30,6 +29,7 @@ import type { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { EventLog } from "../events/EventLog.ts"
 import type { ExecAdapter, ExecTurn } from "../exec/ExecAdapter.ts"
+import { nowIso } from "../now.ts"
 import type { Bridge } from "../runtime.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
@@ -72,8 +72,6 @@ export const outcomeOfTurn = (turn: {
   errorMessage: turn.error?.message ?? null,
   ...(turn.error?.codexErrorInfo == null ? {} : { codexErrorInfo: turn.error.codexErrorInfo }),
 })
-
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 export class LiveRun {
   /** The record as last written. */

@@ -9,7 +9,7 @@ import type { ResolvedConfig } from "../../domain/config.ts"
 import type { DaemonState, ManagedChildState } from "../../domain/daemon.ts"
 import type { StatusSnapshot } from "../../domain/status.ts"
 import { lockHolder } from "../store/StateLock.ts"
-import { type CorruptFileReport, Store } from "../store/Store.ts"
+import { type CorruptFileReport, Store, type StoreError } from "../store/Store.ts"
 
 export interface StatusReading {
   /** Null when no daemon has ever run on this state directory. */
@@ -65,18 +65,14 @@ export const snapshotOf = (config: ResolvedConfig, store: Store["Service"], runn
     return snapshot
   })
 
-export const readStatus = (config: ResolvedConfig): Promise<StatusReading> =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const store = yield* Store
-      const runningPid = lockHolder(config.paths.lockPath)
-      const snapshot = yield* snapshotOf(config, store, runningPid)
-      return { snapshot, runningPid, corruptFiles: store.corruptFiles }
-      // Read-only: a status reader never creates, moves or rewrites a file.
-    }).pipe(
-      Effect.provide(Store.layer({ readOnly: true }).pipe(Layer.provide(CodexdConfig.layerOf(config)))),
-    ),
-  )
+export const readStatus = (config: ResolvedConfig): Effect.Effect<StatusReading, StoreError> =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const runningPid = lockHolder(config.paths.lockPath)
+    const snapshot = yield* snapshotOf(config, store, runningPid)
+    return { snapshot, runningPid, corruptFiles: store.corruptFiles }
+    // Read-only: a status reader never creates, moves or rewrites a file.
+  }).pipe(Effect.provide(Store.layer({ readOnly: true }).pipe(Layer.provide(CodexdConfig.layerOf(config)))))
 
 /** The child in a few words, for the line that says the daemon is ready. */
 export const describeChild = (child: ManagedChildState): string => {

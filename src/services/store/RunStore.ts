@@ -8,16 +8,14 @@
  * single-node default). Another implementation (a shared database) is provided in the composition
  * root; nothing else changes.
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { RunId, SessionId } from "../../domain/ids.ts"
 import { applyRunUpdate, type RunRecord } from "../../domain/run.ts"
 import type { SessionRecord } from "../../domain/session.ts"
+import { nowIso } from "../now.ts"
 import { Store, type StoreError } from "./Store.ts"
-
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 export interface RecordTable<Id, R> {
   /** The record, or null when there is none. */

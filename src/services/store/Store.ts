@@ -11,6 +11,7 @@
  */
 import { mkdir, readdir, rm } from "node:fs/promises"
 import { basename, dirname } from "node:path"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -25,6 +26,7 @@ import { emptyEventCache, RecentEventCacheState } from "../../domain/event.ts"
 import { newDaemonId, type RunId } from "../../domain/ids.ts"
 import { emptyRunRegistry, type RunRecord, RunRegistryState } from "../../domain/run.ts"
 import { emptySessionRegistry, SessionRegistryState } from "../../domain/session.ts"
+import { nowIso } from "../now.ts"
 import { CoalescingWriter, moveAside, readTextIfExists, writeFileAtomic } from "./atomicFile.ts"
 import { RunArchive } from "./runArchive.ts"
 import { applyRetention } from "./runRetention.ts"
@@ -92,8 +94,9 @@ export class Store extends Context.Service<
       Store,
       Effect.gen(function* () {
         const config = yield* CodexdConfig
+        const openedAtMs = yield* Clock.currentTimeMillis
         return yield* Effect.tryPromise({
-          try: () => openStore(config, options),
+          try: () => openStore(config, options, openedAtMs),
           catch: (cause) =>
             cause instanceof StoreError ? cause : storeError(config.paths.stateDir, "open", cause),
         })
@@ -121,8 +124,6 @@ const encodeRunRegistry = (registry: RunRegistryState): string => `${JSON.string
 const encodeJson = <A>(schema: Schema.Codec<A, unknown>, value: A): string =>
   `${JSON.stringify(Schema.encodeSync(schema)(value), null, 1)}\n`
 
-const nowIso = (): string => new Date().toISOString()
-
 /** Remove temp files a killed writer left behind; they never hold the only copy of anything. */
 const removeStaleTempFiles = async (paths: ReadonlyArray<string>): Promise<void> => {
   const dir = dirname(paths[0] ?? ".")
@@ -133,7 +134,11 @@ const removeStaleTempFiles = async (paths: ReadonlyArray<string>): Promise<void>
   }
 }
 
-const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise<Store["Service"]> => {
+const openStore = async (
+  config: ResolvedConfig,
+  options: StoreOptions,
+  openedAtMs: number,
+): Promise<Store["Service"]> => {
   const paths = config.paths
   const eventSeqPath = `${paths.stateDir}/event-seq.json`
   const corruptFiles: Array<CorruptFileReport> = []
@@ -157,7 +162,7 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
     if (text === null) return null
     const decoded = decodeJsonText(schema, path)(text)
     if (Result.isSuccess(decoded)) return decoded.success
-    const movedTo = options.readOnly ? null : await moveAside(path, new Date())
+    const movedTo = options.readOnly ? null : await moveAside(path, new Date(openedAtMs))
     corruptFiles.push({ path, movedTo, reason: decoded.failure.message })
     return null
   }
@@ -168,7 +173,7 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
       daemonId: newDaemonId(),
       nodeId: config.nodeId,
       repoRoot: paths.repoRoot,
-      createdAt: nowIso(),
+      createdAt: new Date(openedAtMs).toISOString(),
       version: config.version,
     }
     await writeFileAtomic(paths.identityPath, encodeJson(DaemonIdentity, identity))
@@ -199,9 +204,9 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
     corruptFiles,
     daemonState: Effect.sync(() => daemonState),
     updateDaemonState: (f) =>
-      Effect.suspend(() => {
+      Effect.flatMap(nowIso, (now) => {
         if (options.readOnly) return refuseReadOnly(paths.daemonStatePath)
-        const next = { ...f(daemonState), updatedAt: nowIso() }
+        const next = { ...f(daemonState), updatedAt: now }
         daemonState = next
         return persist(paths.daemonStatePath, "write", () =>
           daemonWriter.save(() => encodeJson(DaemonState, daemonState as DaemonState)),
@@ -209,9 +214,9 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
       }),
     sessions: Effect.sync(() => sessions),
     updateSessions: (f) =>
-      Effect.suspend(() => {
+      Effect.flatMap(nowIso, (now) => {
         if (options.readOnly) return refuseReadOnly(paths.sessionRegistryPath)
-        sessions = { ...f(sessions), updatedAt: nowIso() }
+        sessions = { ...f(sessions), updatedAt: now }
         const snapshot = sessions
         return persist(paths.sessionRegistryPath, "write", () =>
           sessionsWriter.save(() => encodeJson(SessionRegistryState, sessions)),
@@ -219,9 +224,9 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
       }),
     approvals: Effect.sync(() => approvals),
     updateApprovals: (f) =>
-      Effect.suspend(() => {
+      Effect.flatMap(nowIso, (now) => {
         if (options.readOnly) return refuseReadOnly(paths.approvalRegistryPath)
-        approvals = { ...f(approvals), updatedAt: nowIso() }
+        approvals = { ...f(approvals), updatedAt: now }
         const snapshot = approvals
         return persist(paths.approvalRegistryPath, "write", () =>
           approvalsWriter.save(() => encodeJson(ApprovalRegistryState, approvals)),
@@ -229,10 +234,10 @@ const openStore = async (config: ResolvedConfig, options: StoreOptions): Promise
       }),
     runs: Effect.sync(() => runs),
     updateRuns: (f) =>
-      Effect.suspend(() => {
+      Effect.flatMap(nowIso, (now) => {
         if (options.readOnly) return refuseReadOnly(paths.runRegistryPath)
         const { kept, archived } = applyRetention(f(runs).runs, config.runRetention)
-        runs = { runs: kept, updatedAt: nowIso() }
+        runs = { runs: kept, updatedAt: now }
         const snapshot = runs
         // The archive append is durable before the registry that no longer holds those runs is written,
         // so a crash in between leaves a run in both places, never in neither.
