@@ -42,14 +42,26 @@ describe("AppServerClient against the fake app-server", () => {
     expect(notified).toMatchObject({ params: { method: "initialized" } })
   })
 
-  it("sends initialize params as the protocol says", async () => {
+  it("sends initialize params as the protocol says: clientInfo and capabilities", async () => {
     const s = fake(
-      { requests: { initialize: [{ respondParams: true }] } },
+      { requests: { initialize: [{ respondWithParams: { userAgent: "fake-app-server/0.0.0" } }] } },
       { experimentalApi: true, optOutNotificationMethods: ["x/y"] },
     )
-    const exit = await Effect.runPromiseExit(s.client.initialize)
-    // The echoed params are not an InitializeResult, so decoding fails, naming the field.
-    expect(Exit.isFailure(exit)).toBe(true)
+    const result = await run(s.client.initialize)
+    // InitializeParams of the pinned protocol: `clientInfo` {name, title, version}, `capabilities`.
+    expect(result.receivedParams).toEqual({
+      clientInfo: { name: "codexd-test", title: null, version: "0.0.0" },
+      capabilities: { experimentalApi: true, optOutNotificationMethods: ["x/y"] },
+    })
+    const plain = fake({ requests: { initialize: [{ respondWithParams: { userAgent: "fake/0" } }] } })
+    expect((await run(plain.client.initialize)).receivedParams).toEqual({
+      clientInfo: { name: "codexd-test", title: null, version: "0.0.0" },
+      capabilities: { experimentalApi: false },
+    })
+  })
+
+  it("names the missing field when an initialize answer is not an InitializeResult", async () => {
+    const s = fake({ requests: { initialize: [{ respondParams: true }] } })
     const error = await fail(s.client.initialize)
     expect(error._tag).toBe("ResultDecodeError")
     expect(error.message).toContain("userAgent")

@@ -14,6 +14,7 @@
  * - `clock` is an XState clock on Effect's `Clock`, so a machine's `after` delays move with TestClock.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
@@ -61,9 +62,20 @@ export const makeBridge = <R = never>(): Effect.Effect<Bridge<R>, never, Scope.S
     const run = <A, E>(effect: Effect.Effect<A, E, R>, signal?: AbortSignal): Promise<A> =>
       runPromise(effect, signal === undefined ? undefined : { signal })
 
+    const effectClock = yield* Clock.Clock
     const clock: ActorClock = {
-      setTimeout: (fn, timeout) =>
-        runFork(Effect.sleep(Math.max(0, timeout)).pipe(Effect.andThen(Effect.sync(() => fn())))),
+      // The deadline is fixed when the machine asks, not when the fiber first runs: a forked fiber
+      // starts a moment later, and time (a TestClock's above all) may have moved meanwhile.
+      setTimeout: (fn, timeout) => {
+        const deadline = effectClock.currentTimeMillisUnsafe() + Math.max(0, timeout)
+        return runFork(
+          Clock.currentTimeMillis.pipe(
+            // Past the deadline already: fire now (a TestClock would hold even a zero sleep).
+            Effect.flatMap((now) => (deadline > now ? Effect.sleep(deadline - now) : Effect.void)),
+            Effect.andThen(Effect.sync(() => fn())),
+          ),
+        )
+      },
       clearTimeout: (fiber) => (fiber as Fiber.Fiber<unknown, unknown> | undefined)?.interruptUnsafe(),
     }
 
