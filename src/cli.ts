@@ -24,7 +24,14 @@ import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
-import { configInputFromProcess, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
+import {
+  configInputFromProcess,
+  defaultText,
+  resolveConfig,
+  type SettingKey,
+  settingKeys,
+  settings,
+} from "./config.ts"
 
 /** The arguments after the command name, for `start --detach` to hand to the background daemon. */
 let commandArgv: ReadonlyArray<string> = []
@@ -49,7 +56,10 @@ const commands: ReadonlyArray<Command> = [
 
 /** Every configuration setting is also a flag of every command. */
 const configFlags: FlagTable = Object.fromEntries(
-  settingKeys.map((key) => [settings[key].flag, { kind: "string", describe: settings[key].describe }]),
+  settingKeys.map((key) => [
+    settings[key].flag,
+    { kind: "string", describe: `${settings[key].describe} (default: ${defaultText(settings[key])})` },
+  ]),
 )
 const helpFlag: FlagTable = { help: { kind: "boolean", describe: "show this command's help" } }
 

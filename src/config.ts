@@ -14,7 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import packageJson from "../package.json" with { type: "json" }
-import { settings } from "./configSettings.ts"
+import { isLoopbackHost, settings } from "./configSettings.ts"
 import type { ResolvedConfig } from "./domain/config.ts"
 
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
@@ -29,10 +29,16 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   }
 }
 
-export { type Setting, settings } from "./configSettings.ts"
+export { defaultText, type Setting, settings } from "./configSettings.ts"
 
 export type SettingKey = keyof typeof settings
 export const settingKeys = Object.keys(settings) as ReadonlyArray<SettingKey>
+
+/** The settings whose default is a value of their own (not derived from another setting). */
+type KeysWithDefault = {
+  [K in SettingKey]: (typeof settings)[K]["default"] extends string ? K : never
+}[SettingKey]
+const settingsWithDefaults: { readonly [K in KeysWithDefault]: (typeof settings)[K] } = settings
 
 /** Everything `resolveConfig` needs from the machine, so that it stays a pure function. */
 export interface ConfigInput {
@@ -55,36 +61,17 @@ const invalid = (key: SettingKey, value: string, expected?: string): ConfigError
     expected: expected ?? settings[key].form,
   })
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"])
-const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host)
+/** The type a setting's schema decodes to. */
+type SettingValue<K extends SettingKey> = (typeof settings)[K]["schema"]["Type"]
 
-const parseInteger = (key: SettingKey, raw: string, min: number): Result.Result<number, ConfigError> => {
-  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
-  return Number.isSafeInteger(n) && n >= min ? Result.succeed(n) : Result.fail(invalid(key, raw))
-}
-
-const parseApiBase = (raw: string): Result.Result<string, ConfigError> => {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return Result.fail(invalid("localApiBase", raw))
-  }
-  const bare = url.pathname === "/" && url.search === "" && url.hash === "" && url.username === ""
-  if (url.protocol !== "http:" || !bare || url.port === "" || !isLoopbackHost(url.hostname)) {
-    return Result.fail(invalid("localApiBase", raw))
-  }
-  return Result.succeed(`http://${url.host}`)
-}
-
-const parseChildArgs = (raw: string): Result.Result<ReadonlyArray<string>, ConfigError> => {
-  try {
-    const parsed: unknown = JSON.parse(raw)
-    if (Array.isArray(parsed) && parsed.every((a) => typeof a === "string")) return Result.succeed(parsed)
-  } catch {
-    // reported below with the expected form
-  }
-  return Result.fail(invalid("childArgs", raw))
+/** Decode a setting's text with its schema; a bad one is reported with the setting's form. */
+const decodeSetting = <K extends SettingKey>(
+  key: K,
+  text: string,
+): Result.Result<SettingValue<K>, ConfigError> => {
+  const schema = settings[key].schema as Schema.ConstraintDecoder<SettingValue<K>>
+  const decoded = Schema.decodeUnknownResult(schema)(text)
+  return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(invalid(key, text))
 }
 
 const parseEndpoint = (
@@ -130,57 +117,39 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       const fromEnv = input.env[settings[key].env]
       return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv
     }
-    const pathSetting = (
-      key: SettingKey,
-      base: string,
-      fallback: string,
-    ): Result.Result<string, ConfigError> => {
-      const value = raw(key)
-      if (value === undefined) return Result.succeed(fallback)
-      return value.trim() === "" ? Result.fail(invalid(key, value)) : Result.succeed(resolve(base, value))
+    /** A setting given (flag or env) and decoded, or undefined when it was not given. */
+    const given = <K extends SettingKey>(key: K): Result.Result<SettingValue<K> | undefined, ConfigError> => {
+      const text = raw(key)
+      return text === undefined ? Result.succeed(undefined) : decodeSetting(key, text)
     }
+    /** A setting with a default of its own: given, or its default decoded by the same schema. */
+    const settingValue = <K extends SettingKey>(key: K & keyof typeof settingsWithDefaults) =>
+      decodeSetting(key, raw(key) ?? settingsWithDefaults[key].default)
+    const pathSetting = (key: SettingKey, base: string, fallback: string) =>
+      Result.map(given(key), (value) => (typeof value === "string" ? resolve(base, value) : fallback))
 
     const repoRoot = yield* pathSetting("repoRoot", input.cwd, input.cwd)
     if (!input.isDirectory(repoRoot))
       return yield* Result.fail(invalid("repoRoot", repoRoot, "an existing directory"))
     const stateRootDir = yield* pathSetting("stateRootDir", repoRoot, join(repoRoot, ".codexd"))
     const logsRootDir = yield* pathSetting("logsRootDir", repoRoot, join(repoRoot, ".codexd"))
+    const nodeId = (yield* given("nodeId")) ?? input.hostname
 
-    const nodeIdRaw = raw("nodeId")
-    if (nodeIdRaw !== undefined && nodeIdRaw.trim() === "")
-      return yield* Result.fail(invalid("nodeId", nodeIdRaw))
-    const nodeId = nodeIdRaw ?? input.hostname
+    const eventCacheSize = yield* settingValue("eventCacheSize")
+    const smokeLifetimeMs = yield* settingValue("smokeLifetimeMs")
+    const runRetention = yield* settingValue("runRetention")
+    const maxConcurrentRuns = yield* settingValue("maxConcurrentRuns")
+    const runSilenceTimeoutMs = yield* settingValue("runSilenceTimeoutMs")
+    const approvals = yield* settingValue("approvals")
+    const approvalTimeoutMs = yield* settingValue("approvalTimeoutMs")
+    const localApiBase = yield* settingValue("localApiBase")
+    const eventStreamPath = yield* settingValue("eventStreamPath")
+    const mode = yield* settingValue("mode")
+    const childStrategy = yield* settingValue("childStrategy")
+    const protocolLog = yield* settingValue("protocolLog")
+    const childArgs = [...(yield* settingValue("childArgs"))]
 
-    const eventCacheSize = yield* parseInteger("eventCacheSize", raw("eventCacheSize") ?? "1000", 1)
-    const smokeLifetimeMs = yield* parseInteger("smokeLifetimeMs", raw("smokeLifetimeMs") ?? "60000", 1)
-    const runRetention = yield* parseInteger("runRetention", raw("runRetention") ?? "1000", 0)
-    const maxConcurrentRuns = yield* parseInteger("maxConcurrentRuns", raw("maxConcurrentRuns") ?? "4", 1)
-    const runSilenceTimeoutMs = yield* parseInteger(
-      "runSilenceTimeoutMs",
-      raw("runSilenceTimeoutMs") ?? "600000",
-      1,
-    )
-    const approvals = raw("approvals") ?? "ask"
-    if (approvals !== "auto-accept" && approvals !== "auto-decline" && approvals !== "ask")
-      return yield* Result.fail(invalid("approvals", approvals))
-    const approvalTimeoutMs = yield* parseInteger(
-      "approvalTimeoutMs",
-      raw("approvalTimeoutMs") ?? "300000",
-      1,
-    )
-    const localApiBase = yield* parseApiBase(raw("localApiBase") ?? "http://127.0.0.1:4319")
-
-    const eventStreamPath = raw("eventStreamPath") ?? "/v1/events"
-    if (!/^\/[A-Za-z0-9._~\-/]*$/.test(eventStreamPath) || eventStreamPath.startsWith("//")) {
-      return yield* Result.fail(invalid("eventStreamPath", eventStreamPath))
-    }
-
-    const mode = raw("mode") ?? "app-server"
-    if (mode !== "app-server" && mode !== "exec") return yield* Result.fail(invalid("mode", mode))
-    const childStrategy = raw("childStrategy") ?? "spawn"
-    if (childStrategy !== "spawn" && childStrategy !== "external") {
-      return yield* Result.fail(invalid("childStrategy", childStrategy))
-    }
+    // The rules that relate settings to one another.
     if (mode === "exec" && childStrategy === "external") {
       return yield* Result.fail(
         invalid(
@@ -203,17 +172,10 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       tokenFile !== null,
     )
 
-    const protocolLogRaw = raw("protocolLog") ?? "false"
-    if (protocolLogRaw !== "true" && protocolLogRaw !== "false")
-      return yield* Result.fail(invalid("protocolLog", protocolLogRaw))
-
     const childCwd = yield* pathSetting("childCwd", repoRoot, repoRoot)
     if (!input.isDirectory(childCwd)) return yield* Result.fail(invalid("childCwd", childCwd))
-    const childArgsRaw = raw("childArgs")
-    const childArgs = childArgsRaw === undefined ? ["app-server"] : [...(yield* parseChildArgs(childArgsRaw))]
 
-    const commandRaw = raw("childCommand")
-    const childCommand = commandRaw ?? input.bundledCodex
+    const childCommand = (yield* given("childCommand")) ?? input.bundledCodex
     // An attached server needs no binary of ours; a spawned one (or exec mode) must have one.
     const needsBinary = childStrategy === "spawn" || mode === "exec"
     if (childCommand === null) {
@@ -239,7 +201,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       smokeLifetimeMs,
       runRetention,
       runs: { maxConcurrentRuns, runSilenceTimeoutMs, approvals, approvalTimeoutMs },
-      protocolLog: protocolLogRaw === "true",
+      protocolLog,
       paths: {
         repoRoot,
         logsRootDir,

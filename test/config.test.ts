@@ -1,7 +1,16 @@
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { type ConfigError, resolveConfig, type SettingKey, settings } from "../src/config.ts"
-import { testConfigInput } from "./support/tempConfig.ts"
+import { generalHelp } from "../src/cli/help.ts"
+import {
+  type ConfigError,
+  defaultText,
+  resolveConfig,
+  type Setting,
+  type SettingKey,
+  settingKeys,
+  settings,
+} from "../src/config.ts"
+import { configFor, testConfigInput } from "./support/tempConfig.ts"
 
 const resolveWith = (env: Record<string, string>, flags: Partial<Record<SettingKey, string>> = {}) =>
   resolveConfig(testConfigInput({ env, flags }))
@@ -184,6 +193,34 @@ describe("resolveConfig", () => {
       testConfigInput({ env: { CODEXD_REPO_ROOT: "/gone" }, isDirectory: (p) => p !== "/gone" }),
     )
     expect(failureOf(badRoot).variable).toBe("CODEXD_REPO_ROOT")
+  })
+
+  it("decodes each default with its setting's own schema, and help prints that same default", () => {
+    const resolved = configFor("/srv/project")
+    const byDefault: Partial<Record<SettingKey, unknown>> = {
+      eventCacheSize: resolved.eventCacheSize,
+      smokeLifetimeMs: resolved.smokeLifetimeMs,
+      runRetention: resolved.runRetention,
+      maxConcurrentRuns: resolved.runs.maxConcurrentRuns,
+      runSilenceTimeoutMs: resolved.runs.runSilenceTimeoutMs,
+      approvals: resolved.runs.approvals,
+      approvalTimeoutMs: resolved.runs.approvalTimeoutMs,
+      localApiBase: resolved.service.localApiBase,
+      eventStreamPath: resolved.service.eventStreamPath,
+      mode: resolved.server.mode,
+      childStrategy: resolved.server.childStrategy,
+      protocolLog: resolved.protocolLog,
+      childArgs: resolved.server.childArgs,
+    }
+    const help = generalHelp([])
+    for (const key of settingKeys) {
+      const setting: Setting = settings[key]
+      if (setting.default !== null) {
+        const decoded = Schema.decodeUnknownSync(setting.schema)(setting.default)
+        expect(decoded).toEqual(byDefault[key])
+      } else expect(setting.derivedDefault).toBeDefined()
+      expect(help).toContain(`(default: ${defaultText(setting)})`)
+    }
   })
 
   it("documents every setting with its env var and flag", () => {

@@ -1,5 +1,5 @@
 /** Help text, generated from the command table and the settings table so it cannot drift. */
-import { type Setting, settings } from "../config.ts"
+import { defaultText, type Setting, settings } from "../config.ts"
 import type { FlagTable } from "./argv.ts"
 import type { Command } from "./command.ts"
 
@@ -20,7 +20,7 @@ const configFlagLines = (): Array<string> => {
   const entries = (Object.values(settings) as ReadonlyArray<Setting>).map((s) => [
     `--${s.flag}`,
     s.env,
-    s.describe,
+    `${s.describe} (default: ${defaultText(s)})`,
   ])
   const w1 = Math.max(...entries.map(([flag]) => (flag ?? "").length))
   const w2 = Math.max(...entries.map(([, env]) => (env ?? "").length))
