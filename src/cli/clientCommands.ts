@@ -3,7 +3,15 @@
  * `steer`, `approvals`, `approve`. Compact tables for people, `--json` for programs; exit 3 when no
  * daemon runs, 2 for bad usage or a refused request, 1 when the daemon failed it.
  */
+import * as Result from "effect/Result"
+import type * as Schema from "effect/Schema"
+import { ApprovalList, RunList, SessionList } from "../domain/apiAnswers.ts"
+import { ApprovalRecord } from "../domain/approval.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
+import { decodeValue } from "../domain/decode.ts"
+import { RecentEvent } from "../domain/event.ts"
+import { RunRecord } from "../domain/run.ts"
+import { StatusSnapshot } from "../domain/status.ts"
 import { type ApiConnection, type ApiReply, connectApi, errorMessage, readFrames } from "./apiClient.ts"
 import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
 
@@ -21,19 +29,28 @@ const withApi = async (
   return body(api)
 }
 
-/** Print a reply: its JSON, or the rendering; an error reply goes to stderr with its exit code. */
-const answer = (
+/**
+ * Print a reply: its JSON, or the rendering of the answer decoded with its schema; an error reply
+ * goes to stderr with its exit code, and so does an answer this codexd does not understand.
+ */
+const answer = <A>(
   name: string,
   io: CliIo,
   json: boolean,
   reply: ApiReply,
-  render: (body: Record<string, unknown>) => string,
+  schema: Schema.ConstraintDecoder<A>,
+  render: (body: A) => string,
 ) => {
   if (reply.status >= 400) {
     io.err(`codexd ${name}: ${errorMessage(reply)}\n`)
     return reply.status >= 500 ? ExitCode.failed : ExitCode.usage
   }
-  io.out(json ? `${JSON.stringify(reply.json)}\n` : render(reply.json))
+  const decoded = decodeValue(schema, "the daemon's answer")(reply.json)
+  if (Result.isFailure(decoded)) {
+    io.err(`codexd ${name}: ${decoded.failure.message}\n`)
+    return ExitCode.failed
+  }
+  io.out(json ? `${JSON.stringify(reply.json)}\n` : render(decoded.success))
   return ExitCode.ok
 }
 
@@ -73,18 +90,24 @@ export const sessionsCommand: Command = {
   needsConfig: true,
   run: ({ args, config, io }) =>
     withApi("sessions", config, io, async (api) =>
-      answer("sessions", io, args.flags.json === true, await api.call("GET", "/v1/sessions"), (body) =>
-        table([
-          ["SESSION", "PURPOSE", "STATUS", "APPROVALS", "LAST TURN", "THREAD"],
-          ...(body.sessions as Array<Record<string, unknown>>).map((s) => [
-            text(s.sessionId),
-            text(s.purpose),
-            text(s.status),
-            text(s.approvals),
-            text(s.lastTurnStatus),
-            text(s.threadId),
+      answer(
+        "sessions",
+        io,
+        args.flags.json === true,
+        await api.call("GET", "/v1/sessions"),
+        SessionList,
+        (body) =>
+          table([
+            ["SESSION", "PURPOSE", "STATUS", "APPROVALS", "LAST TURN", "THREAD"],
+            ...body.sessions.map((s) => [
+              text(s.sessionId),
+              text(s.purpose),
+              text(s.status),
+              text(s.approvals),
+              text(s.lastTurnStatus),
+              text(s.threadId),
+            ]),
           ]),
-        ]),
       ),
     ),
 }
@@ -105,6 +128,7 @@ export const runsCommand: Command = {
           io,
           json,
           await api.call("GET", `/v1/runs/${encodeURIComponent(id)}`),
+          RunRecord,
           (run) =>
             `${Object.entries({
               run: run.runId,
@@ -122,10 +146,10 @@ export const runsCommand: Command = {
               .join("\n")}\n`,
         )
       }
-      return answer("runs", io, json, await api.call("GET", "/v1/runs"), (body) =>
+      return answer("runs", io, json, await api.call("GET", "/v1/runs"), RunList, (body) =>
         table([
           ["RUN", "STATUS", "CREATED", "SUMMARY"],
-          ...(body.runs as Array<Record<string, unknown>>).map((r) => [
+          ...body.runs.map((r) => [
             text(r.runId),
             text(r.status),
             text(r.createdAt),
@@ -144,24 +168,31 @@ export const approvalsCommand: Command = {
   needsConfig: true,
   run: ({ args, config, io }) =>
     withApi("approvals", config, io, async (api) =>
-      answer("approvals", io, args.flags.json === true, await api.call("GET", "/v1/approvals"), (body) => {
-        const all = body.approvals as Array<Record<string, unknown>>
-        const sorted = [
-          ...all.filter((a) => a.status === "pending"),
-          ...all.filter((a) => a.status !== "pending").reverse(),
-        ]
-        return table([
-          ["APPROVAL", "STATUS", "KIND", "DEADLINE", "RUN", "COMMAND"],
-          ...sorted.map((a) => [
-            text(a.approvalId),
-            text(a.status),
-            text(a.kind),
-            text(a.deadlineAt),
-            text(a.runId),
-            clip(a.command),
-          ]),
-        ])
-      }),
+      answer(
+        "approvals",
+        io,
+        args.flags.json === true,
+        await api.call("GET", "/v1/approvals"),
+        ApprovalList,
+        (body) => {
+          const all = body.approvals
+          const sorted = [
+            ...all.filter((a) => a.status === "pending"),
+            ...all.filter((a) => a.status !== "pending").reverse(),
+          ]
+          return table([
+            ["APPROVAL", "STATUS", "KIND", "DEADLINE", "RUN", "COMMAND"],
+            ...sorted.map((a) => [
+              text(a.approvalId),
+              text(a.status),
+              text(a.kind),
+              text(a.deadlineAt),
+              text(a.runId),
+              clip(a.command),
+            ]),
+          ])
+        },
+      ),
     ),
 }
 
@@ -191,6 +222,7 @@ export const approveCommand: Command = {
         io,
         args.flags.json === true,
         await api.call("POST", `/v1/approvals/${encodeURIComponent(id)}`, { decision }),
+        ApprovalRecord,
         (a) => `approval ${text(a.approvalId)} ${text(a.status)} (${text(a.decision)})\n`,
       ),
     )
@@ -212,6 +244,7 @@ export const interruptCommand: Command = {
         io,
         args.flags.json === true,
         await api.call("POST", `/v1/runs/${encodeURIComponent(id)}/interrupt`),
+        RunRecord,
         (r) => `interrupt of run ${text(r.runId)} requested\n`,
       ),
     )
@@ -237,6 +270,7 @@ export const steerCommand: Command = {
         io,
         args.flags.json === true,
         await api.call("POST", `/v1/runs/${encodeURIComponent(id)}/steer`, { text: steerText }),
+        RunRecord,
         (r) => `run ${text(r.runId)} steered\n`,
       ),
     )
@@ -263,11 +297,12 @@ export const eventsCommand: Command = {
     const follow = args.flags.follow === true
     return withApi("events", config, io, async (api) => {
       const status = await api.call("GET", "/v1/status")
-      if (status.status >= 400) return answer("events", io, json, status, () => "")
-      const recent = status.json.recentEvents as { events: Array<Record<string, unknown>> }
+      const snapshot = decodeValue(StatusSnapshot, "the daemon's status")(status.json)
+      if (status.status >= 400 || Result.isFailure(snapshot))
+        return answer("events", io, json, status, StatusSnapshot, () => "")
       const after = since === undefined ? 0 : Number(since)
-      const shown = recent.events.filter((e) => Number(e.seq) > after)
-      const line = (e: Record<string, unknown>) =>
+      const shown = snapshot.success.recentEvents.events.filter((e) => e.seq > after)
+      const line = (e: RecentEvent) =>
         `${String(e.seq).padStart(6)} ${text(e.createdAt)} ${text(e.level).padEnd(5)} ${text(e.type).padEnd(22)} ${clip(e.message, 100)}\n`
       if (!follow) {
         io.out(json ? `${JSON.stringify(shown)}\n` : shown.map(line).join(""))
@@ -279,7 +314,11 @@ export const eventsCommand: Command = {
         if (event === "reset")
           io.err(`codexd events: events before ${JSON.stringify(data)} are no longer cached\n`)
         else if (event === "dropped") io.err("codexd events: the daemon dropped this stream (too slow)\n")
-        else io.out(json ? `${JSON.stringify(data)}\n` : line(data as Record<string, unknown>))
+        else if (json) io.out(`${JSON.stringify(data)}\n`)
+        else {
+          const event = decodeValue(RecentEvent, "an event")(data)
+          io.out(Result.isSuccess(event) ? line(event.success) : `${JSON.stringify(data)}\n`)
+        }
         return event !== "dropped"
       })
       return ExitCode.ok

@@ -2,7 +2,10 @@
  * `codexd run <prompt>`: submit a run and, unless `--no-follow`, stream the agent's text to stdout as
  * it arrives; exit 0 when the run completed, 1 when it failed (`--json`: only the final run record).
  */
+import * as Result from "effect/Result"
+import { decodeValue } from "../domain/decode.ts"
 import type { RecentEvent } from "../domain/event.ts"
+import { RunRecord } from "../domain/run.ts"
 import { connectApi, errorMessage, readFrames } from "./apiClient.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
@@ -44,33 +47,71 @@ export const runCommand: Command = {
       io.err(`codexd run: ${errorMessage(submitted)}\n`)
       return submitted.status < 500 ? ExitCode.usage : ExitCode.failed
     }
-    const runId = String(submitted.json.runId)
+    const acknowledged = decodeValue(RunRecord, "the daemon's answer")(submitted.json)
+    if (Result.isFailure(acknowledged)) {
+      io.err(`codexd run: ${acknowledged.failure.message}\n`)
+      return ExitCode.failed
+    }
+    const runId = acknowledged.success.runId
     if (args.flags["no-follow"] === true) {
       io.out(json ? `${JSON.stringify(submitted.json)}\n` : `${runId}\n`)
       return ExitCode.ok
     }
     if (!json) io.err(`run ${runId} queued\n`)
-    // From seq 0 with the run's filter: the cache replays whatever happened before we connected.
-    const stream = await api.stream(`?since=0&runId=${encodeURIComponent(runId)}`)
+    const record = async (): Promise<RunRecord | null> => {
+      const reply = await api.call("GET", `/v1/runs/${encodeURIComponent(runId)}`)
+      return reply.status === 200 ? Result.getOrNull(decodeValue(RunRecord, "the run")(reply.json)) : null
+    }
     let printed = false
-    await readFrames(stream, ({ event, data }) => {
-      const detail = (data as RecentEvent | null)?.detail
-      if (event === "run.message.delta" && !json) {
-        io.out(String(detail?.delta ?? ""))
-        printed = true
-      } else if (event === "approval.requested" && !json) {
-        io.err(
-          `\napproval asked: ${(data as RecentEvent).message} — answer with codexd approve ${String(detail?.approvalId)} --decision accept|decline\n`,
-        )
+    let lastSeq = 0
+    let final: RunRecord | null = null
+    // The run's end must never be missed: when the stream says events were dropped from the cache
+    // (`reset`) or ends without the run's end, the record decides; the stream resumes after the last
+    // event seen. From seq 0 at first: the cache replays whatever happened before we connected.
+    let unanswered = 0
+    for (let attempt = 0; final === null; attempt++) {
+      let ended = false
+      let interrupted = false
+      try {
+        const stream = await api.stream(`?since=${lastSeq}&runId=${encodeURIComponent(runId)}`)
+        await readFrames(stream, ({ event, id, data }) => {
+          if (id !== null) lastSeq = id
+          const detail = (data as RecentEvent | null)?.detail
+          if (event === "run.message.delta" && !json) {
+            io.out(String(detail?.delta ?? ""))
+            printed = true
+          } else if (event === "approval.requested" && !json) {
+            io.err(
+              `\napproval asked: ${(data as RecentEvent).message} — answer with codexd approve ${String(detail?.approvalId)} --decision accept|decline\n`,
+            )
+          }
+          // Whatever was before the cache's oldest event is gone: the record tells if the end was.
+          if (event === "reset")
+            lastSeq = Math.max(lastSeq, Number((data as { oldestSeq?: number }).oldestSeq ?? 1) - 1)
+          ended = event === "run.completed" || event === "run.failed"
+          interrupted = event === "reset" || event === "dropped"
+          return !ended && !interrupted
+        })
+      } catch {
+        // The daemon went away mid-stream (a restart): ask the record, then follow again.
       }
-      return event !== "run.completed" && event !== "run.failed"
-    })
-    const final = await api.call("GET", `/v1/runs/${encodeURIComponent(runId)}`)
-    if (json) io.out(`${JSON.stringify(final.json)}\n`)
+      const now = await record().catch(() => null)
+      unanswered = now === null ? unanswered + 1 : 0
+      if (unanswered >= 30) {
+        io.err(
+          `codexd run: the daemon stopped answering; the run's state is unknown (codexd runs ${runId})\n`,
+        )
+        return ExitCode.failed
+      }
+      if (now !== null && (now.status === "completed" || now.status === "failed")) final = now
+      else if (!ended && !interrupted)
+        await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)))
+    }
+    if (json) io.out(`${JSON.stringify(final)}\n`)
     else {
       if (printed) io.out("\n")
-      io.err(`run ${runId} ${String(final.json.summary ?? final.json.status)}\n`)
+      io.err(`run ${runId} ${final.summary ?? final.status}\n`)
     }
-    return final.json.status === "completed" ? ExitCode.ok : ExitCode.failed
+    return final.status === "completed" ? ExitCode.ok : ExitCode.failed
   },
 }
