@@ -4,12 +4,13 @@
  */
 
 import { spawn } from "node:child_process"
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
+import { closeSync, openSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { isChildSettled } from "../machines/childMachine.ts"
 import { describeChild, readStatus } from "../services/status/statusSnapshot.ts"
 import { lockHolder } from "../services/store/StateLock.ts"
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../system/privateFiles.ts"
 import { isProcessAlive } from "../system/processes.ts"
 import { type CliIo, type Command, type CommandContext, ExitCode, jsonFlag } from "./command.ts"
 
@@ -41,9 +42,9 @@ const startDetached = async (
     io.err(`codexd start: another codexd (pid ${holder}) already runs on ${config.paths.stateDir}\n`)
     return ExitCode.usage
   }
-  mkdirSync(config.paths.logsDir, { recursive: true })
+  ensurePrivateDir(config.paths.logsDir, [config.paths.logsRootDir])
   const outputPath = detachedOutputPath(config)
-  const output = openSync(outputPath, "a")
+  const output = openSync(outputPath, "a", PRIVATE_FILE_MODE)
   // A plain detached spawn: the daemon must outlive this command, so nothing may tie it to us.
   const child = spawn(process.execPath, [codexdEntry, "start", ...argv.filter((a) => a !== "--detach")], {
     detached: true,

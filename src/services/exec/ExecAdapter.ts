@@ -15,6 +15,7 @@ import { CodexdConfig } from "../../config.ts"
 import { type AppServerEvent, toAppServerEvent } from "../../domain/appServer/events.ts"
 import { type ExecRunSpec, execArgv } from "../../domain/exec/execArgv.ts"
 import { makeExecTranslator, type Notification } from "../../domain/exec/execTranslation.ts"
+import { PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 import { EventLog } from "../events/EventLog.ts"
 import { redactText } from "../logging/redact.ts"
 import { makeBridge } from "../runtime.ts"
@@ -102,7 +103,7 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
           const splitter = new LineSplitter({
             onLine: (line) => {
               if (line.trim() === "") return
-              appendFileSync(config.paths.stdoutLogPath, `${redactText(line)}\n`)
+              appendFileSync(config.paths.stdoutLogPath, `${redactText(line)}\n`, { mode: PRIVATE_FILE_MODE })
               const translated = translator.translate(line)
               if (translated.kind === "notifications") {
                 for (const notification of translated.notifications) deliver(notification)
@@ -136,7 +137,7 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
           })
           let stderrTail = ""
           child.stderr.on("data", (chunk: Buffer) => {
-            appendFileSync(config.paths.stderrLogPath, chunk)
+            appendFileSync(config.paths.stderrLogPath, chunk, { mode: PRIVATE_FILE_MODE })
             stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES)
           })
 

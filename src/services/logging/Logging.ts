@@ -3,13 +3,13 @@
  * Effect's logger forwards here, so `Effect.log*` anywhere in the daemon lands in the same file.
  * Does not own the structured event log (the EventLog writes that one).
  */
-import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Cause from "effect/Cause"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import pino from "pino"
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 import { redactSecrets, redactText } from "./redact.ts"
 
 export type PinoLogger = pino.Logger
@@ -22,7 +22,7 @@ export interface PinoFileOptions {
 
 /** A pino logger writing JSON lines to `path`; every object and message passes through redaction. */
 export const openPinoFile = (path: string, options: PinoFileOptions = {}): PinoLogger => {
-  mkdirSync(dirname(path), { recursive: true })
+  ensurePrivateDir(dirname(path))
   return pino(
     {
       base: options.bare === true ? null : { pid: process.pid },
@@ -41,7 +41,7 @@ export const openPinoFile = (path: string, options: PinoFileOptions = {}): PinoL
         },
       },
     },
-    pino.destination({ dest: path, sync: options.sync ?? false, mkdir: true }),
+    pino.destination({ dest: path, sync: options.sync ?? false, mode: PRIVATE_FILE_MODE }),
   )
 }
 

@@ -6,6 +6,7 @@
 import { linkSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Schema from "effect/Schema"
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 import { isProcessAlive } from "../../system/processes.ts"
 
 export class LockHeldError extends Schema.TaggedError<LockHeldError>()("LockHeldError", {
@@ -40,9 +41,9 @@ export interface HeldLock {
 }
 
 export const acquireLock = (lockPath: string, pid = process.pid): HeldLock | LockHeldError => {
-  mkdirSync(dirname(lockPath), { recursive: true })
+  mkdirSync(dirname(lockPath), { recursive: true, mode: PRIVATE_DIR_MODE })
   const temp = `${lockPath}.${pid}.tmp`
-  writeFileSync(temp, `${pid}\n`)
+  writeFileSync(temp, `${pid}\n`, { mode: PRIVATE_FILE_MODE })
   let tookOverFrom: number | null = null
   try {
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -9,7 +9,7 @@
  * `corruptFiles` (the EventLog turns each into an error event); the empty default takes its place.
  * Opened read-only (for `codexd status` with no daemon), nothing is created or moved.
  */
-import { mkdir, readdir, rm } from "node:fs/promises"
+import { readdir, rm } from "node:fs/promises"
 import { basename, dirname } from "node:path"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -26,6 +26,7 @@ import { emptyEventCache, RecentEventCacheState } from "../../domain/event.ts"
 import { newDaemonId, type RunId } from "../../domain/ids.ts"
 import { emptyRunRegistry, type RunRecord, RunRegistryState } from "../../domain/run.ts"
 import { emptySessionRegistry, SessionRegistryState } from "../../domain/session.ts"
+import { ensurePrivateDir } from "../../system/privateFiles.ts"
 import { nowIso } from "../now.ts"
 import { CoalescingWriter, moveAside, readTextIfExists, writeFileAtomic } from "./atomicFile.ts"
 import { RunArchive } from "./runArchive.ts"
@@ -144,7 +145,7 @@ const openStore = async (
   const corruptFiles: Array<CorruptFileReport> = []
 
   if (!options.readOnly) {
-    await mkdir(paths.stateDir, { recursive: true })
+    ensurePrivateDir(paths.stateDir, [paths.stateRootDir])
     await removeStaleTempFiles([
       paths.identityPath,
       paths.daemonStatePath,

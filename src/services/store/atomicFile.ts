@@ -8,6 +8,7 @@
  */
 import { open, readFile, rename, rm } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
+import { PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 
 /** fsync a directory so that a rename inside it survives a power loss, not only a process crash. */
 const syncDirectory = async (dir: string): Promise<void> => {
@@ -38,7 +39,7 @@ export const writeFileAtomic = async (
 ): Promise<void> => {
   tempCounter += 1
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${tempCounter}.tmp`)
-  const handle = await open(temp, "w", options.mode ?? 0o644)
+  const handle = await open(temp, "w", options.mode ?? PRIVATE_FILE_MODE)
   try {
     await handle.writeFile(data)
     await handle.sync()
@@ -54,7 +55,7 @@ export const writeFileAtomic = async (
 
 /** Append lines and fsync before resolving: an archived run is on disk before it leaves the registry. */
 export const appendDurable = async (path: string, data: string): Promise<number> => {
-  const handle = await open(path, "a", 0o644)
+  const handle = await open(path, "a", PRIVATE_FILE_MODE)
   try {
     const { size } = await handle.stat()
     await handle.writeFile(data)
