@@ -22,6 +22,17 @@ export const processState = (pid: number): string | null => {
   return afterName.charAt(0) || null
 }
 
+/**
+ * When the process started (clock ticks since boot, /proc/PID/stat field 22), or null without /proc.
+ * With the pid it names one process for good: a pid reused after a crash or reboot has another.
+ */
+export const processStartTime = (pid: number): string | null => {
+  const stat = readProc(pid, "stat")
+  if (stat === null) return null
+  // Fields after the command name start at field 3 (the state); the start time is field 22.
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null
+}
+
 export const isProcessAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
