@@ -19,6 +19,7 @@ import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
 import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
 import { startInspector } from "./services/inspector/Inspector.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/logging/Logging.ts"
+import { refreshEnvSecrets } from "./services/logging/redact.ts"
 import { RunQueue } from "./services/runs/RunQueue.ts"
 import { Runs, type RunsOptions } from "./services/runs/Runs.ts"
 import { Sessions } from "./services/sessions/Sessions.ts"
@@ -128,6 +129,8 @@ export const runDaemon = (
     readonly inspectPort?: number
   } = {},
 ): Promise<DaemonOutcome> => {
+  // Values of the daemon's own secret-looking variables are redacted wherever they appear.
+  refreshEnvSecrets()
   const lock = acquireLock(config.paths.lockPath)
   if (lock instanceof LockHeldError) return Promise.resolve({ _tag: "LockHeld", error: lock })
 

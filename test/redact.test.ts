@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { REDACTED, redactSecrets, redactText } from "../src/services/logging/redact.ts"
+import { REDACTED, redactSecrets, redactText, refreshEnvSecrets } from "../src/services/logging/redact.ts"
 
 describe("redaction", () => {
   it("redacts bearer tokens and key-like strings in text", () => {
@@ -25,5 +25,34 @@ describe("redaction", () => {
     })
     // The input is not modified.
     expect(input.headers.authorization).toBe("Basic dXNlcjpwYXNz")
+  })
+
+  it("redacts NAME=value assignments whose name says it holds a secret", () => {
+    expect(redactText("OPENAI_API_KEY=sk-test-secret-XYZ HOME=/root")).toBe(
+      `OPENAI_API_KEY=${REDACTED} HOME=/root`,
+    )
+    expect(redactText("export DB_PASSWORD=hunter22 && gh_token=abc")).toBe(
+      `export DB_PASSWORD=${REDACTED} && gh_token=${REDACTED}`,
+    )
+    expect(redactText("PATH=/usr/bin USER=me")).toBe("PATH=/usr/bin USER=me")
+  })
+
+  it("redacts the values of the daemon's own secret-looking environment variables wherever they appear", () => {
+    refreshEnvSecrets({
+      OPENAI_API_KEY: "sk-test-secret-XYZ",
+      MY_SERVICE_TOKEN: "tok_0123456789",
+      SHORT_KEY: "abc",
+      HOME: "/root",
+    })
+    try {
+      expect(redactText("the key is sk-test-secret-XYZ, the token tok_0123456789")).toBe(
+        `the key is ${REDACTED}, the token ${REDACTED}`,
+      )
+      // Too short to be told from a word, and not a secret's name: left alone.
+      expect(redactText("abc /root")).toBe("abc /root")
+      expect(redactSecrets({ output: "x sk-test-secret-XYZ" })).toEqual({ output: `x ${REDACTED}` })
+    } finally {
+      refreshEnvSecrets()
+    }
   })
 })

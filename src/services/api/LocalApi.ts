@@ -17,7 +17,15 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { makeBridge } from "../runtime.ts"
 import { apiErrorOf, type RouteError } from "./apiRoutes.ts"
-import { ApiError, hostAllowed, readJsonBody, sendError, sendJson, tokenMatches } from "./httpSupport.ts"
+import {
+  ApiError,
+  hostAllowed,
+  readJsonBody,
+  sendError,
+  sendJson,
+  targetProblem,
+  tokenMatches,
+} from "./httpSupport.ts"
 import { openApiDocument } from "./openApi.ts"
 import { matchRoute, type Route } from "./routeTable.ts"
 
@@ -58,7 +66,9 @@ export const serveLocalApi = <R>(
 
     const answer = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void, RouteError, R> =>
       Effect.gen(function* () {
-        if (!hostAllowed(req.headers.host, port))
+        const problem = targetProblem(req)
+        if (problem !== null) return yield* failure(400, "bad-target", problem)
+        if (!hostAllowed(req.headers.host, port, configured.hostname))
           return yield* failure(421, "bad-host", "the Host header is not this API's address")
         const url = new URL(req.url ?? "/", `http://${req.headers.host}`)
         const method = req.method ?? "GET"

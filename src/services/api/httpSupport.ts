@@ -70,13 +70,33 @@ export const readJsonBody = (req: IncomingMessage): Promise<unknown> =>
   })
 
 /**
- * The Host a request must carry: the loopback address and port the API listens on (DNS rebinding
- * makes a hostile page's requests arrive with the attacker's host name).
+ * The Host a request must carry: the loopback address and port the API listens on, as configured
+ * (`127.0.0.2`) or as the usual loopback names (DNS rebinding makes a hostile page's requests arrive
+ * with the attacker's host name).
  */
-export const hostAllowed = (host: string | undefined, port: number): boolean => {
+export const hostAllowed = (host: string | undefined, port: number, configuredHost: string): boolean => {
   if (host === undefined) return false
-  const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]
-  return allowed.includes(host.toLowerCase())
+  const names = new Set(["127.0.0.1", "localhost", "[::1]", configuredHost.toLowerCase()])
+  return [...names].some((name) => host.toLowerCase() === `${name}:${port}`)
+}
+
+/**
+ * Why a request's target cannot be trusted, or null: more than one Host header (proxies and servers
+ * disagree on which counts), or an absolute-form target (`GET http://other/...`) naming another host.
+ */
+export const targetProblem = (req: IncomingMessage): string | null => {
+  let hosts = 0
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === "host") hosts++
+  if (hosts > 1) return "more than one Host header"
+  const target = req.url ?? "/"
+  if (target.startsWith("/")) return null
+  try {
+    return new URL(target).host.toLowerCase() === (req.headers.host ?? "").toLowerCase()
+      ? null
+      : "the request target names another host"
+  } catch {
+    return "the request target is not a path"
+  }
 }
 
 export const tokenMatches = (header: string | undefined, token: string): boolean => {

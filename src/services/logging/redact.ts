@@ -1,17 +1,48 @@
 /**
- * Secret redaction for everything that reaches a log file: API keys, bearer tokens, Authorization
- * headers and values under keys that name a secret. Pure, so both the daemon log and the event log
- * apply the same rules.
+ * Secret redaction for everything that reaches a file (logs, events, run records): API keys, bearer
+ * tokens, Authorization headers, values under keys that name a secret, `NAME=value` assignments whose
+ * name says key, secret, token or password, and the values of the daemon's own secret-looking
+ * environment variables wherever they appear (a run of `env` prints them). The same rules for all.
  */
 
 const SECRET_KEY = /(^|[_-])(authorization|token|api[_-]?key|apikey|secret|password|passwd|cookie)$/i
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g
 const KEY_LIKE = /\b(sk|pk|rk)-[A-Za-z0-9_-]{16,}/g
 
+/** `OPENAI_API_KEY=...`, `db_password=...`: an assignment whose name says it holds a secret. */
+const SECRET_ASSIGNMENT =
+  /\b([A-Za-z_][A-Za-z0-9_]*(?:KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)[A-Za-z0-9_]*)=([^\s"'`]+)/gi
+const SECRET_ENV_NAME = /(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL)/i
+/** Shorter values are too likely to be words (`true`, `1`) to be replaced wherever they appear. */
+const MIN_ENV_SECRET_LENGTH = 8
+
 export const REDACTED = "[redacted]"
 
-export const redactText = (text: string): string =>
-  text.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`).replace(KEY_LIKE, REDACTED)
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+const envSecretsPattern = (env: Readonly<Record<string, string | undefined>>): RegExp | null => {
+  const values = Object.entries(env)
+    .filter(([name, value]) => SECRET_ENV_NAME.test(name) && (value ?? "").length >= MIN_ENV_SECRET_LENGTH)
+    .map(([, value]) => value as string)
+    // Longest first, so a secret that contains another is replaced whole.
+    .sort((a, b) => b.length - a.length)
+  return values.length === 0 ? null : new RegExp(values.map(escapeRegExp).join("|"), "g")
+}
+
+let envSecrets = envSecretsPattern(process.env)
+
+/** Read the secret-looking environment variables again (the daemon does at start; tests after setting one). */
+export const refreshEnvSecrets = (env: Readonly<Record<string, string | undefined>> = process.env): void => {
+  envSecrets = envSecretsPattern(env)
+}
+
+export const redactText = (text: string): string => {
+  const known = envSecrets === null ? text : text.replace(envSecrets, REDACTED)
+  return known
+    .replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`)
+    .replace(KEY_LIKE, REDACTED)
+    .replace(SECRET_ASSIGNMENT, (_m, name: string) => `${name}=${REDACTED}`)
+}
 
 const redactKeyValue = (key: string, value: unknown): unknown =>
   SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== "object"

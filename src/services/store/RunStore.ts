@@ -13,9 +13,18 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { RunId, SessionId } from "../../domain/ids.ts"
 import { applyRunUpdate, type RunRecord } from "../../domain/run.ts"
+import type { RunResult } from "../../domain/runResult.ts"
 import type { SessionRecord } from "../../domain/session.ts"
+import { redactSecrets, redactText } from "../logging/redact.ts"
 import { nowIso } from "../now.ts"
 import { Store, type StoreError } from "./Store.ts"
+
+const redactFinished = (run: RunRecord): RunRecord => ({
+  ...run,
+  result: run.result === null ? null : (redactSecrets(run.result) as RunResult),
+  error: run.error === null ? null : redactText(run.error),
+  summary: run.summary === null ? null : redactText(run.summary),
+})
 
 export interface RecordTable<Id, R> {
   /** The record, or null when there is none. */
@@ -55,7 +64,9 @@ export class RunStore extends Context.Service<
                   ...registry,
                   runs: registry.runs.map((run) => {
                     if (run.runId !== runId) return run
-                    after = applyRunUpdate(run, f, now)
+                    const next = applyRunUpdate(run, f, now)
+                    // The end brings what codex printed (command output, messages): no secret is kept.
+                    after = next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
                     return after
                   }),
                 }))
