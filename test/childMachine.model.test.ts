@@ -222,7 +222,7 @@ const replay = async (path: Path): Promise<void> => {
           : h.config
     let nextBackoffMs = 60_000
     const options: Partial<SupervisorOptions> = {
-      startTimeoutMs: 700,
+      startTimeoutMs: 2_000,
       stableAfterMs: 200,
       killTimeoutMs: 300,
       maxRestarts: baseInput.maxRestarts,

@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { readLockPid } from "../src/services/store/StateLock.ts"
 import { isProcessAlive } from "../src/system/processes.ts"
 import { runCodexd } from "./support/cli.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
@@ -71,7 +72,7 @@ describe("codexd daemon (real processes, fake app-server)", () => {
     writeFileSync(lockPath, "999999\n")
     const d = daemon()
     await d.waitForOutput(/codexd ready/)
-    expect(readFileSync(lockPath, "utf8").trim()).toBe(String(d.pid))
+    expect(readLockPid(lockPath)).toBe(d.pid)
   })
 
   it("stop and status exit 3 when no daemon runs", async () => {

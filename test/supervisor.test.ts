@@ -135,7 +135,8 @@ describe("Supervisor with the fake app-server", () => {
           yield* supervisor.stop
         }),
       {
-        startTimeoutMs: 300,
+        // The second child answers in a few hundred ms even on a loaded machine; ten times that here.
+        startTimeoutMs: 3_000,
         killTimeoutMs: 200,
         maxRestarts: 3,
         restartWindowMs: 60_000,

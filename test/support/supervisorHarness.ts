@@ -11,7 +11,8 @@ import { fakeAppServerPath } from "./fakePeer.ts"
 import { configFor, makeTempDir } from "./tempConfig.ts"
 
 export const fastSupervisorOptions: Partial<SupervisorOptions> = {
-  startTimeoutMs: 1_500,
+  // A fake child answers in ~200 ms; a loaded machine must not turn that into a restart.
+  startTimeoutMs: 5_000,
   stableAfterMs: 60_000,
   killTimeoutMs: 300,
   maxRestarts: 3,
