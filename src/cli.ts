@@ -10,6 +10,7 @@ import {
   approveCommand,
   eventsCommand,
   interruptCommand,
+  restartCommand,
   runsCommand,
   sessionsCommand,
   steerCommand,
@@ -39,6 +40,7 @@ let commandArgv: ReadonlyArray<string> = []
 const commands: ReadonlyArray<Command> = [
   startCommand(() => commandArgv),
   stopCommand,
+  restartCommand,
   statusCommand,
   smokeCommand,
   runCommand,

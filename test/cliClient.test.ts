@@ -135,4 +135,27 @@ describe("codexd client commands", () => {
       empty.cleanup()
     }
   })
+
+  // Last: it replaces the child the other tests use.
+  it("restart stops a running child gracefully and starts a new one, on which runs go on", async () => {
+    const child = async () => JSON.parse((await codexd("status", "--json")).stdout).daemon.child
+    const before = await child()
+    expect(before.machineState).toBe("alive.running")
+    const restarted = await codexd("restart")
+    expect(restarted.exitCode).toBe(0)
+    expect(restarted.stdout).toContain("restarting the app-server (it was alive.running)")
+    const until = Date.now() + 20_000
+    let after = await child()
+    while (!(after.machineState === "alive.running" && after.pid !== before.pid)) {
+      if (Date.now() > until) throw new Error(`no new child: ${JSON.stringify(after)}`)
+      await new Promise((r) => setTimeout(r, 50))
+      after = await child()
+    }
+    expect(after.restartCount).toBe(0)
+    const ok = await codexd("run", "after", "restart")
+    expect(ok.exitCode).toBe(0)
+    expect(ok.stdout).toBe("echo: after restart")
+    const json = JSON.parse((await codexd("restart", "--json")).stdout)
+    expect(json).toMatchObject({ restarting: true, from: "alive.running" })
+  })
 })

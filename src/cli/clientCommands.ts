@@ -5,7 +5,7 @@
  */
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
-import { ApprovalList, RunList, SessionList } from "../domain/apiAnswers.ts"
+import { ApprovalList, RestartAnswer, RunList, SessionList } from "../domain/apiAnswers.ts"
 import { ApprovalRecord } from "../domain/approval.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { decodeValue } from "../domain/decode.ts"
@@ -324,4 +324,23 @@ export const eventsCommand: Command = {
       return ExitCode.ok
     })
   },
+}
+
+export const restartCommand: Command = {
+  name: "restart",
+  summary: "restart the app-server child: a running one is stopped gracefully and a new one started",
+  usage: "codexd restart [--json]",
+  flags: jsonFlag,
+  needsConfig: true,
+  run: ({ args, config, io }) =>
+    withApi("restart", config, io, async (api) =>
+      answer(
+        "restart",
+        io,
+        args.flags.json === true,
+        await api.call("POST", "/v1/child/restart"),
+        RestartAnswer,
+        (restart) => `restarting the app-server (it was ${restart.from}): ${restart.action}\n`,
+      ),
+    ),
 }
