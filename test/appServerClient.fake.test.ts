@@ -145,6 +145,15 @@ describe("AppServerClient against the fake app-server", () => {
     expect(overloaded._tag).toBe("RpcOverloadedError")
   })
 
+  it("fails a request at once when its error answer has no code and message", async () => {
+    const s = fake({ requests: { "bad/error": [{ raw: '{"id":1,"error":"it broke"}' }] } })
+    const started = Date.now()
+    const error = await fail(s.client.request("bad/error", {}, { timeoutMs: 60_000 }))
+    expect(error).toMatchObject({ _tag: "RpcError", method: "bad/error", code: -32603 })
+    // Not by the timeout: the answer itself failed it.
+    expect(Date.now() - started).toBeLessThan(30_000)
+  })
+
   it("times out a request that is never answered, and ignores the late answer", async () => {
     const s = fake({
       requests: { "never/answers": [{ never: true }], "late/answer": [{ delayMs: 300 }, { respond: {} }] },

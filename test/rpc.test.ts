@@ -25,6 +25,19 @@ describe("JSON-RPC classification", () => {
     })
   })
 
+  it("fails the request an error answer without code and message belongs to, instead of dropping it", () => {
+    expect(classifyLine('{"id":3,"error":{}}')).toEqual({
+      kind: "errorResponse",
+      id: 3,
+      error: {
+        code: -32603,
+        message: "the app-server answered with an error without code and message",
+        data: {},
+      },
+    })
+    expect(classifyLine('{"id":null,"error":{}}')).toMatchObject({ kind: "malformed" })
+  })
+
   it("accepts a jsonrpc field when present, refuses a wrong one", () => {
     expect(classifyLine('{"jsonrpc":"2.0","id":2,"result":null}')).toMatchObject({ kind: "response", id: 2 })
     expect(classifyLine('{"jsonrpc":"1.0","id":2,"result":null}')).toMatchObject({ kind: "malformed" })
@@ -38,7 +51,6 @@ describe("JSON-RPC classification", () => {
       '{"id":{},"result":1}',
       '{"method":5}',
       '{"error":{"code":1}}',
-      '{"id":1,"error":"x"}',
     ]) {
       expect(classifyLine(line).kind).toBe("malformed")
     }

@@ -63,7 +63,18 @@ export const classifyLine = (line: string): IncomingMessage => {
   if ("error" in m) {
     const e = m.error as Record<string, unknown> | null
     if (typeof e !== "object" || e === null || typeof e.code !== "number" || typeof e.message !== "string") {
-      return bad(line, "error response without code and message")
+      // Still the answer to a request: the request fails now rather than wait for its timeout.
+      return isId(m.id)
+        ? {
+            kind: "errorResponse",
+            id: m.id,
+            error: {
+              code: RpcErrorCode.internalError,
+              message: "the app-server answered with an error without code and message",
+              data: m.error,
+            },
+          }
+        : bad(line, "error response without code and message")
     }
     const payload: RpcErrorPayload =
       "data" in e ? { code: e.code, message: e.message, data: e.data } : { code: e.code, message: e.message }
