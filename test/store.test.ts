@@ -245,5 +245,6 @@ describe("Store", () => {
     expect(after.identity).toBe(identity)
     expect(after.missing).toEqual([])
     expect(after.cache.events.length).toBeGreaterThan(0)
-  })
+    // Bounded by 25 process start-ups, each up to seconds on a loaded machine.
+  }, 300_000)
 })
