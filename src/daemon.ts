@@ -24,6 +24,7 @@ import { RunQueue } from "./services/runs/RunQueue.ts"
 import { Runs, type RunsOptions } from "./services/runs/Runs.ts"
 import { Sessions } from "./services/sessions/Sessions.ts"
 import { describeChild } from "./services/status/statusSnapshot.ts"
+import { acquireCodexHomeLock } from "./services/store/codexHomeLock.ts"
 import { RunStore } from "./services/store/RunStore.ts"
 import { acquireLock, LockHeldError } from "./services/store/StateLock.ts"
 import { Store, type StoreError } from "./services/store/Store.ts"
@@ -133,6 +134,11 @@ export const runDaemon = (
   refreshEnvSecrets()
   const lock = acquireLock(config.paths.lockPath)
   if (lock instanceof LockHeldError) return Promise.resolve({ _tag: "LockHeld", error: lock })
+  const homeLock = acquireCodexHomeLock(config)
+  if (homeLock instanceof LockHeldError) {
+    lock.release()
+    return Promise.resolve({ _tag: "LockHeld", error: homeLock })
+  }
 
   const program = Effect.gen(function* () {
     const store = yield* Store
@@ -227,7 +233,12 @@ export const runDaemon = (
   return Effect.runPromise(
     withInspector.pipe(
       Effect.catch((error) => Effect.succeed({ _tag: "ChildFailed", reason: error.message } as const)),
-      Effect.ensuring(Effect.sync(() => lock.release())),
+      Effect.ensuring(
+        Effect.sync(() => {
+          homeLock?.release()
+          lock.release()
+        }),
+      ),
     ),
   )
 }

@@ -14,9 +14,11 @@ import { isProcessAlive, processStartTime } from "../../system/processes.ts"
 export class LockHeldError extends Schema.TaggedError<LockHeldError>()("LockHeldError", {
   lockPath: Schema.String,
   pid: Schema.Int,
+  /** What the lock guards, in words: "this state directory", "CODEX_HOME /home/me/.codex". */
+  guards: Schema.String,
 }) {
   override get message(): string {
-    return `another codexd (pid ${this.pid}) already runs on this state directory (${this.lockPath})`
+    return `another codexd (pid ${this.pid}) already runs on ${this.guards} (${this.lockPath})`
   }
 }
 
@@ -58,7 +60,11 @@ export interface HeldLock {
   readonly tookOverFrom: number | null
 }
 
-export const acquireLock = (lockPath: string, pid = process.pid): HeldLock | LockHeldError => {
+export const acquireLock = (
+  lockPath: string,
+  pid = process.pid,
+  guards = "this state directory",
+): HeldLock | LockHeldError => {
   mkdirSync(dirname(lockPath), { recursive: true, mode: PRIVATE_DIR_MODE })
   const temp = `${lockPath}.${pid}.tmp`
   writeFileSync(temp, `${pid} ${processStartTime(pid) ?? ""}\n`, { mode: PRIVATE_FILE_MODE })
@@ -78,7 +84,7 @@ export const acquireLock = (lockPath: string, pid = process.pid): HeldLock | Loc
       }
       const holder = readLock(lockPath)
       if (holder !== null && holder.pid !== pid && isOwnerAlive(holder))
-        return new LockHeldError({ lockPath, pid: holder.pid })
+        return new LockHeldError({ lockPath, pid: holder.pid, guards })
       // Stale (its daemon is gone, or its pid now names another process) or unreadable: take it over.
       tookOverFrom = holder?.pid ?? null
       try {
@@ -88,7 +94,7 @@ export const acquireLock = (lockPath: string, pid = process.pid): HeldLock | Loc
       }
     }
     const holder = readLockPid(lockPath) ?? 0
-    return new LockHeldError({ lockPath, pid: holder })
+    return new LockHeldError({ lockPath, pid: holder, guards })
   } finally {
     rmSync(temp, { force: true })
   }
