@@ -126,6 +126,32 @@ describe("the SSE event stream", () => {
     })
   })
 
+  it("replays a filtered stream past the cache from the event log, so a run's end is never lost", async () => {
+    await withStream(async ({ base, log, publish }) => {
+      await Effect.runPromise(
+        Effect.forEach(["run.queued", "run.running", "run.completed"], (type) =>
+          log.publish({ type, message: type, detail: { runId: "run_a" } }),
+        ),
+      )
+      // Far more events than the cache holds (20) come after the run ended.
+      await publish(50, { runId: "run_b" })
+      await Effect.runPromise(log.flush)
+      const follower = await open(`${base}/?since=0&runId=run_a`)
+      await until(() => framesOf(follower.text()).length === 3, "the run's events")
+      expect(framesOf(follower.text()).map((f) => [f.id, f.event])).toEqual([
+        ["1", "run.queued"],
+        ["2", "run.running"],
+        ["3", "run.completed"],
+      ])
+      // Unfiltered, the gap is still a reset: the whole log is not replayed to everyone.
+      const everyone = await open(`${base}/?since=0`)
+      await until(() => framesOf(everyone.text()).length === 21, "reset and the cache")
+      expect(framesOf(everyone.text())[0]?.event).toBe("reset")
+      follower.res.destroy()
+      everyone.res.destroy()
+    })
+  })
+
   it("keeps an idle connection open with heartbeat comments", async () => {
     await withStream(async ({ base }) => {
       const client = await open(`${base}/`)

@@ -104,6 +104,8 @@ export const serveEventStream = (
     const subscription = yield* events.subscribe({
       ...(since === undefined ? {} : { since }),
       filter,
+      // A follower of one run or session gets all of it, from the event log past the cache.
+      replayFromLog: runId !== null || sessionId !== null,
       ...(options.bound === undefined ? {} : { bound: options.bound }),
     })
     yield* Effect.promise(() =>

@@ -8,15 +8,18 @@
  * After any crash the next daemon starts above the reservation, so no seq is ever given twice, even
  * when the cache or the log had not caught up. Seqs are monotonic, not contiguous.
  */
+import { readFileSync } from "node:fs"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import * as Result from "effect/Result"
 import * as Semaphore from "effect/Semaphore"
 import { CodexdConfig } from "../../config.ts"
-import type { EventInput, RecentEvent, RecentEventCacheState } from "../../domain/event.ts"
+import { decodeJsonText } from "../../domain/decode.ts"
+import { type EventInput, RecentEvent, type RecentEventCacheState } from "../../domain/event.ts"
 import { openPinoFile, type PinoLogger } from "../logging/Logging.ts"
 import { redactSecrets, redactText } from "../logging/redact.ts"
 import { Store } from "../store/Store.ts"
@@ -32,6 +35,11 @@ export interface SubscribeOptions {
   readonly filter?: (event: RecentEvent) => boolean
   /** Live events a subscriber may fall behind by before it is dropped. */
   readonly bound?: number
+  /**
+   * Replay what the cache no longer holds from the event log file (for a filtered follower, such as
+   * one run's: its end must not be lost to a cache that rolled over). Without it, a gap is `Reset`.
+   */
+  readonly replayFromLog?: boolean
 }
 
 export interface EventLogOptions {
@@ -65,6 +73,7 @@ export class EventLog extends Context.Service<
         const eventLog = yield* makeEventLog({
           store,
           log,
+          logPath: config.paths.structuredEventLogPath,
           maxEntries: config.eventCacheSize,
           cache: yield* store.eventCache,
           options,
@@ -86,12 +95,14 @@ export class EventLog extends Context.Service<
 interface MakeEventLogInput {
   readonly store: Store["Service"]
   readonly log: PinoLogger
+  /** The file `log` writes: every event, one JSON line each. */
+  readonly logPath: string
   readonly maxEntries: number
   readonly cache: RecentEventCacheState
   readonly options: EventLogOptions
 }
 
-const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogInput) =>
+const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeEventLogInput) =>
   Effect.gen(function* () {
     const seqBlock = options.seqBlock ?? 4096
     const cacheFlushMs = options.cacheFlushMs ?? 100
@@ -182,6 +193,28 @@ const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogIn
         if (blockLow()) yield* FiberSet.run(background, reserveNextBlock)
         return event
       })
+    /**
+     * The events with `since < seq < before` as the event log file holds them, or null when it cannot
+     * be read. The file is the record of every event; what is older than the cache was flushed long ago.
+     */
+    const loggedBetween = (since: number, before: number): Array<RecentEvent> | null => {
+      let text: string
+      try {
+        text = readFileSync(logPath, "utf8")
+      } catch {
+        return null
+      }
+      const found: Array<RecentEvent> = []
+      for (const line of text.split("\n")) {
+        if (line === "") continue
+        const seq = /"seq":(\d+)/.exec(line)?.[1]
+        if (seq === undefined || Number(seq) <= since || Number(seq) >= before) continue
+        const decoded = decodeJsonText(RecentEvent, logPath)(line)
+        if (Result.isSuccess(decoded)) found.push(decoded.success)
+      }
+      return found.sort((a, b) => a.seq - b.seq)
+    }
+
     const subscribe = (subscribeOptions: SubscribeOptions = {}): Effect.Effect<EventSubscription> =>
       Effect.sync(() => {
         const subscription = new EventSubscription({
@@ -194,7 +227,10 @@ const makeEventLog = ({ store, log, maxEntries, cache, options }: MakeEventLogIn
           const oldest = ring.oldest
           // A gap exists when the first event after `since` is no longer cached.
           if (oldest !== undefined && oldest.seq > since + 1) {
-            subscription.enqueueReplay({ _tag: "Reset", requestedSince: since, oldestSeq: oldest.seq })
+            const logged = subscribeOptions.replayFromLog === true ? loggedBetween(since, oldest.seq) : null
+            if (logged === null)
+              subscription.enqueueReplay({ _tag: "Reset", requestedSince: since, oldestSeq: oldest.seq })
+            else for (const event of logged) subscription.enqueueReplay({ _tag: "Event", event })
           }
           for (const event of ring.toArray(since)) subscription.enqueueReplay({ _tag: "Event", event })
         }
