@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each printed beside a baseline measured in the same run.
- * `npm run bench -- store` runs only the benches whose name contains "store".
+ * `npm run bench -- store` runs only the benches whose name contains "store"; `npm run bench -- soak`
+ * runs the memory soak, which is not part of the default set.
  */
 import { appServerClientBench } from "./appServerClient.bench.ts"
 import { daemonBench } from "./daemon.bench.ts"
@@ -8,6 +9,7 @@ import { eventLogBench } from "./eventLog.bench.ts"
 import { execBench } from "./exec.bench.ts"
 import { relayBench } from "./relay.bench.ts"
 import { runsBench } from "./runs.bench.ts"
+import { soakBench } from "./soak.bench.ts"
 import { storeBench } from "./store.bench.ts"
 
 const benches: ReadonlyArray<[string, () => Promise<void>]> = [
@@ -20,7 +22,13 @@ const benches: ReadonlyArray<[string, () => Promise<void>]> = [
   ["exec", execBench],
 ]
 
+/** Asked for by name only: they take minutes. */
+const onRequest: ReadonlyArray<[string, () => Promise<void>]> = [["soak", soakBench]]
+
 const filter = process.argv[2]?.toLowerCase()
 for (const [name, bench] of benches) {
   if (filter === undefined || name.includes(filter)) await bench()
+}
+for (const [name, bench] of onRequest) {
+  if (filter !== undefined && name.includes(filter)) await bench()
 }

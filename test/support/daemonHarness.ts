@@ -46,6 +46,8 @@ export const withDaemonServices = <A>(
   config: ReturnType<typeof configFor>,
   body: (services: DaemonServices) => Promise<A>,
   runsOptions: Partial<RunsOptions> = fastRunsOptions,
+  /** Keep every event for `events` and `waitForEvent` (off for memory benches: the list grows). */
+  record = true,
 ): Promise<A> =>
   Effect.runPromise(
     Effect.scoped(
@@ -59,7 +61,7 @@ export const withDaemonServices = <A>(
         void (async () => {
           for await (const item of subscription) {
             if (stopped) return
-            if (item._tag === "Event") recorded.push(item.event)
+            if (item._tag === "Event" && record) recorded.push(item.event)
           }
         })()
         yield* supervisor.start

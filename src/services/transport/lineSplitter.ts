@@ -13,6 +13,13 @@ export interface LineSink {
 const NEWLINE = 0x0a
 const CARRIAGE_RETURN = 0x0d
 
+/**
+ * The longest line kept. codex's largest messages (a long thread's `thread/read`) are a few MiB; a
+ * line past this is garbage or a runaway, and buffering it would be memory the daemon never gets back
+ * (V8 keeps a grown heap). It is discarded while it streams and reported once.
+ */
+export const MAX_LINE_BYTES = 32 * 1024 * 1024
+
 export class LineSplitter {
   private chunks: Array<Buffer> = []
   private buffered = 0
@@ -22,7 +29,7 @@ export class LineSplitter {
   private readonly sink: LineSink
   private readonly maxLineBytes: number
 
-  constructor(sink: LineSink, maxLineBytes = 256 * 1024 * 1024) {
+  constructor(sink: LineSink, maxLineBytes = MAX_LINE_BYTES) {
     this.sink = sink
     this.maxLineBytes = maxLineBytes
   }

@@ -4,6 +4,7 @@
  * WebSocket) tells why a handshake was refused, e.g. the 401 of a server that wants a token.
  */
 import { WebSocket } from "ws"
+import { MAX_LINE_BYTES } from "./lineSplitter.ts"
 import { type Transport, TransportClosedError, type TransportHandlers } from "./Transport.ts"
 
 export interface WsTransportOptions {
@@ -16,10 +17,11 @@ export interface WsTransportOptions {
 /** Connect, resolving once the socket is open, or rejecting with why it could not be. */
 export const connectWsTransport = (options: WsTransportOptions): Promise<Transport> =>
   new Promise((resolve, reject) => {
-    const socket = new WebSocket(
-      options.url,
-      options.token === undefined ? {} : { headers: { Authorization: `Bearer ${options.token}` } },
-    )
+    const socket = new WebSocket(options.url, {
+      // A message is a line: the same bound (ws closes the link past it rather than buffer more).
+      maxPayload: MAX_LINE_BYTES,
+      ...(options.token === undefined ? {} : { headers: { Authorization: `Bearer ${options.token}` } }),
+    })
     let handlers: TransportHandlers | null = null
     const early: Array<string> = []
     let closed: TransportClosedError | null = null
