@@ -53,14 +53,14 @@ const logFailure =
 /** A bridge for the services of the current context; its fibers are interrupted when the scope closes. */
 export const makeBridge = <R = never>(): Effect.Effect<Bridge<R>, never, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const runFork = yield* FiberSet.makeRuntime<R>()
-    const runPromise = yield* FiberSet.makeRuntimePromise<R>()
+    const forkFiber = yield* FiberSet.makeRuntime<R>()
+    const toPromise = yield* FiberSet.makeRuntimePromise<R>()
 
     const fork = <A, E>(effect: Effect.Effect<A, E, R>): Fiber.Fiber<unknown, unknown> =>
-      runFork(effect.pipe(Effect.catchCause(logFailure("background work"))))
+      forkFiber(effect.pipe(Effect.catchCause(logFailure("background work"))))
 
     const run = <A, E>(effect: Effect.Effect<A, E, R>, signal?: AbortSignal): Promise<A> =>
-      runPromise(effect, signal === undefined ? undefined : { signal })
+      toPromise(effect, signal === undefined ? undefined : { signal })
 
     const effectClock = yield* Clock.Clock
     const clock: ActorClock = {
@@ -68,7 +68,7 @@ export const makeBridge = <R = never>(): Effect.Effect<Bridge<R>, never, Scope.S
       // starts a moment later, and time (a TestClock's above all) may have moved meanwhile.
       setTimeout: (fn, timeout) => {
         const deadline = effectClock.currentTimeMillisUnsafe() + Math.max(0, timeout)
-        return runFork(
+        return forkFiber(
           Clock.currentTimeMillis.pipe(
             // Past the deadline already: fire now (a TestClock would hold even a zero sleep).
             Effect.flatMap((now) => (deadline > now ? Effect.sleep(deadline - now) : Effect.void)),
