@@ -154,6 +154,30 @@ describe("AppServerClient against the fake app-server", () => {
     expect(Date.now() - started).toBeLessThan(30_000)
   })
 
+  it("delivers every line a child wrote before it exited, then the close", async () => {
+    const s = fake({
+      onInitialized: [
+        { notify: { method: "fake/tick" }, count: 50_000 },
+        {
+          notify: {
+            method: "turn/completed",
+            params: { threadId: "t", turn: { id: "u", status: "completed" } },
+          },
+        },
+        { exit: 0 },
+      ],
+    })
+    await run(s.client.initialize)
+    const closed = await s.waitFor((e) => e.type === "transport.closed", 60_000)
+    expect(closed.type).toBe("transport.closed")
+    const ticks = s.events.filter((e) => e.type === "notification" && e.notificationMethod === "fake/tick")
+    expect(ticks).toHaveLength(50_000)
+    // The turn's end came before the close, never lost to it.
+    const order = s.events.map((e) => e.type)
+    expect(order.indexOf("turn.completed")).toBeGreaterThan(-1)
+    expect(order.indexOf("turn.completed")).toBeLessThan(order.indexOf("transport.closed"))
+  })
+
   it("times out a request that is never answered, and ignores the late answer", async () => {
     const s = fake({
       requests: { "never/answers": [{ never: true }], "late/answer": [{ delayMs: 300 }, { respond: {} }] },

@@ -174,6 +174,48 @@ describe("Supervisor with the fake app-server", () => {
     )
   })
 
+  it("says why the child failed: how it exited, when, its last stderr line, and the budget", async () => {
+    const h = harness()
+    h.script({ onStart: [{ stderr: "starting" }, { stderr: "fatal: config.toml is broken" }, { exit: 1 }] })
+    await withSupervisor(h.config, (supervisor) =>
+      Effect.gen(function* () {
+        yield* supervisor.start
+        expect(yield* supervisor.settled).toBe("failed")
+        expect(childStateOf(supervisor).lastError).toBe(
+          "exited with code 1 before answering initialize; stderr: fatal: config.toml is broken; gave up after 3 restarts within 60000 ms (crash-loop budget)",
+        )
+        // Saved too (the daemon state is written just after the change is visible).
+        yield* Effect.promise(() =>
+          waitUntil(
+            () => persistedChild(h).lastError === childStateOf(supervisor).lastError,
+            10_000,
+            "the reason saved",
+          ),
+        )
+      }),
+    )
+  })
+
+  it("kills the child's process group when the child exits by itself, so nothing it started lives on", async () => {
+    const h = harness()
+    h.script({ requests: { "fake/exit": [{ orphan: true }, { exit: 0 }] } }, 1)
+    await withSupervisor(h.config, (supervisor) =>
+      Effect.gen(function* () {
+        yield* supervisor.start
+        expect(yield* supervisor.settled).toBe("running")
+        const client = clientOf(supervisor)
+        if (client === null) throw new Error("no client")
+        yield* Effect.ignore(client.request("fake/exit"))
+        yield* Effect.promise(() =>
+          waitUntil(() => existsSync(join(h.dir, "orphan")), 10_000, "the orphan started"),
+        )
+        const orphan = Number(readFileSync(join(h.dir, "orphan"), "utf8"))
+        yield* Effect.promise(() => waitUntil(() => !isProcessAlive(orphan), 10_000, "the orphan killed"))
+        yield* supervisor.stop
+      }),
+    )
+  })
+
   it("escalates to SIGKILL on stop when the child ignores SIGTERM", async () => {
     const h = harness()
     h.script({ ignoreSigterm: true })

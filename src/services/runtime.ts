@@ -14,7 +14,6 @@
  * - `clock` is an XState clock on Effect's `Clock`, so a machine's `after` delays move with TestClock.
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
@@ -26,12 +25,7 @@ import {
   fromPromise,
   type PromiseActorLogic,
 } from "xstate"
-
-/** XState's clock interface (`createActor(machine, { clock })`). */
-export interface ActorClock {
-  readonly setTimeout: (fn: (...args: Array<unknown>) => void, timeout: number) => unknown
-  readonly clearTimeout: (id: unknown) => void
-}
+import { type ActorClock, makeActorTimers } from "./actorTimers.ts"
 
 export interface Bridge<R> {
   readonly fork: <A, E>(effect: Effect.Effect<A, E, R>) => void
@@ -62,22 +56,7 @@ export const makeBridge = <R = never>(): Effect.Effect<Bridge<R>, never, Scope.S
     const run = <A, E>(effect: Effect.Effect<A, E, R>, signal?: AbortSignal): Promise<A> =>
       toPromise(effect, signal === undefined ? undefined : { signal })
 
-    const effectClock = yield* Clock.Clock
-    const clock: ActorClock = {
-      // The deadline is fixed when the machine asks, not when the fiber first runs: a forked fiber
-      // starts a moment later, and time (a TestClock's above all) may have moved meanwhile.
-      setTimeout: (fn, timeout) => {
-        const deadline = effectClock.currentTimeMillisUnsafe() + Math.max(0, timeout)
-        return forkFiber(
-          Clock.currentTimeMillis.pipe(
-            // Past the deadline already: fire now (a TestClock would hold even a zero sleep).
-            Effect.flatMap((now) => (deadline > now ? Effect.sleep(deadline - now) : Effect.void)),
-            Effect.andThen(Effect.sync(() => fn())),
-          ),
-        )
-      },
-      clearTimeout: (fiber) => (fiber as Fiber.Fiber<unknown, unknown> | undefined)?.interruptUnsafe(),
-    }
+    const clock = yield* makeActorTimers()
 
     const fromEffect = <Output, Input, E>(
       program: (input: Input) => Effect.Effect<Output, E, R>,

@@ -60,6 +60,9 @@ const pipeToResponse = async (
     for (;;) {
       const first = await subscription.next()
       if (first === null) break
+      // Events arrive from the daemon's fibers a few at a time: one turn of the event loop lets the
+      // rest of a burst land, so it goes out in one write, not one syscall per event.
+      await new Promise<void>((resolve) => setTimeout(resolve, 1))
       // Whatever else is already waiting goes out in the same write: one syscall, not one per event.
       let text = ""
       let dropped = false

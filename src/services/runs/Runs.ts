@@ -154,6 +154,24 @@ const makeRuns = (options: RunsOptions) =>
         return run
       })
 
+    /** The events of a thread go straight to its run; the few others need effects of their own. */
+    const routeBatch = (client: AppServerClient) => (batch: ReadonlyArray<AppServerEvent>) => {
+      const special: Array<AppServerEvent> = []
+      for (const event of batch) {
+        if (
+          event.type === "serverRequest.resolved" ||
+          event.type === "malformed" ||
+          event.type === "transport.closed"
+        )
+          special.push(event)
+        else {
+          const threadId = threadIdOf(event)
+          if (threadId !== null) threads.get(threadId)?.handle(event)
+        }
+      }
+      return special.length === 0 ? Effect.void : Effect.forEach(special, route(client), { discard: true })
+    }
+
     const route = (client: AppServerClient) => (event: AppServerEvent) =>
       Effect.gen(function* () {
         switch (event.type) {
@@ -192,7 +210,8 @@ const makeRuns = (options: RunsOptions) =>
             Effect.gen(function* () {
               const stream = yield* client.subscribe
               yield* Deferred.succeed(subscribed, undefined)
-              yield* Stream.runForEach(stream, route(client))
+              // By batch: a burst of deltas costs one step per batch, not a fiber step per delta.
+              yield* Stream.runForEachArray(stream, routeBatch(client))
             }),
           ),
         )
