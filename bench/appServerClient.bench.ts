@@ -38,11 +38,14 @@ const clientRate = async (): Promise<number> => {
   let start = 0
   const events = Effect.runSync(Scope.provide(scope)(client.subscribe))
   const counted = Effect.runPromise(
-    Stream.runForEach(events, (event) =>
+    // By batch, as the daemon's own reader takes them.
+    Stream.runForEachArray(events, (batch) =>
       Effect.sync(() => {
-        if (event.type === "turn.message.delta") {
-          if (decoded === 0) start = performance.now()
-          decoded += 1
+        for (const event of batch) {
+          if (event.type === "turn.message.delta") {
+            if (decoded === 0) start = performance.now()
+            decoded += 1
+          }
         }
       }),
     ),

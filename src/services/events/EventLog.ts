@@ -184,15 +184,40 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
       return event
     }
 
+    /** Reserve the next block in the background while half of this one is left. */
+    let reservingAhead = false
+    const reserveAhead = Effect.suspend(() => {
+      if (!blockLow() || reservingAhead) return Effect.void
+      reservingAhead = true
+      return Effect.asVoid(
+        FiberSet.run(
+          background,
+          Effect.ensuring(
+            reserveNextBlock,
+            Effect.sync(() => {
+              reservingAhead = false
+            }),
+          ),
+        ),
+      )
+    })
+
     const publish = (input: EventInput): Effect.Effect<RecentEvent> =>
-      Effect.gen(function* () {
-        // The block is used up: wait until the next one is durable, then hand out its first seq.
-        while (lastSeq >= reservedThrough) yield* reserveNextBlock
-        const event = emit(input, yield* Clock.currentTimeMillis)
-        // Reserve the next block while half of this one is left, so publishing rarely waits on disk.
-        if (blockLow()) yield* FiberSet.run(background, reserveNextBlock)
-        return event
-      })
+      Effect.suspend(() =>
+        // The common case is one step: a seq is at hand. Only a used-up block waits for the disk.
+        lastSeq < reservedThrough
+          ? Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const event = emit(input, now)
+              return blockLow() ? Effect.as(reserveAhead, event) : Effect.succeed(event)
+            })
+          : Effect.gen(function* () {
+              while (lastSeq >= reservedThrough) yield* reserveNextBlock
+              const event = emit(input, yield* Clock.currentTimeMillis)
+              yield* reserveAhead
+              return event
+            }),
+      )
+
     /**
      * The events with `since < seq < before` as the event log file holds them, or null when it cannot
      * be read. The file is the record of every event; what is older than the cache was flushed long ago.
