@@ -72,16 +72,26 @@ export const stdioTransport = (options: StdioTransportOptions): Transport => {
   options.stdout.on("error", () => undefined)
   options.stdin.on("error", () => undefined)
 
+  /**
+   * After the exit, read what is still in the pipe. The grace is for a pipe that stays open with
+   * nothing in it (a grandchild holding it): it counts from the last chunk, so a backlog a slow
+   * reader has yet to drain is read whole however long that takes.
+   */
   const readToEnd = (): Promise<void> => {
     if (streamEnded) return Promise.resolve()
     let timer: NodeJS.Timeout | undefined
+    const refresh = () => timer?.refresh()
+    options.stdout.on("data", refresh)
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         options.stdout.destroy()
         resolve()
       }, options.stdoutGraceMs ?? 2_000)
     })
-    return Promise.race([stdoutDone, grace]).finally(() => clearTimeout(timer))
+    return Promise.race([stdoutDone, grace]).finally(() => {
+      clearTimeout(timer)
+      options.stdout.off("data", refresh)
+    })
   }
 
   void options.exited.then(
