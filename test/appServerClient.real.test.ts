@@ -108,6 +108,9 @@ describe("AppServerClient against the real codex (offline)", () => {
     mock.enqueue({ kind: "hang", firstDelta: "Working" })
     const { turn } = await run(s.client.turnStart({ threadId, input: [textInput("start")] }))
     await s.waitFor((e) => e.type === "turn.message.delta" && e.turnId === turn.id)
+    // A steer may make codex ask the model again: that answer hangs too, so the turn is still there
+    // to interrupt however fast codex is.
+    mock.enqueue({ kind: "hang", firstDelta: "Still working" })
     const steered = await run(
       s.client.turnSteer({ threadId, input: [textInput("also this")], expectedTurnId: turn.id }),
     )

@@ -222,7 +222,9 @@ const replay = async (path: Path): Promise<void> => {
           : h.config
     let nextBackoffMs = 60_000
     const options: Partial<SupervisorOptions> = {
-      startTimeoutMs: 2_000,
+      // Long enough for a fake to start on a loaded machine: a start timeout the model does not call
+      // for would hand the next spawn this one's script.
+      startTimeoutMs: 5_000,
       stableAfterMs: 200,
       killTimeoutMs: 300,
       maxRestarts: baseInput.maxRestarts,

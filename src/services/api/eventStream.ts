@@ -11,6 +11,7 @@ import type { EventLog, EventSubscription } from "../events/EventLog.ts"
 import { ApiError } from "./httpSupport.ts"
 
 export const HEARTBEAT_MS = 15_000
+const BATCH_WINDOW_MS = 1
 
 const parseSeq = (
   raw: string | null | undefined,
@@ -57,13 +58,16 @@ const pipeToResponse = async (
   const stop = () => subscription.close()
   req.on("close", stop)
   try {
+    let lastWriteAt = Number.NEGATIVE_INFINITY
     for (;;) {
       const first = await subscription.next()
       if (first === null) break
-      // Events arrive from the daemon's fibers a few at a time: a millisecond lets the rest of a
-      // burst land, so it goes out in one write, not one syscall per event (measured: a turn of the
+      // Events arrive from the daemon's fibers a few at a time. The first after a quiet moment goes
+      // out at once; while they stream, a millisecond lets the rest of a burst land, so a stream of
+      // deltas costs one write per millisecond, not one syscall per event (measured: a turn of the
       // event loop alone leaves most bursts split).
-      await new Promise<void>((resolve) => setTimeout(resolve, 1))
+      if (performance.now() - lastWriteAt < BATCH_WINDOW_MS)
+        await new Promise<void>((resolve) => setTimeout(resolve, BATCH_WINDOW_MS))
       // Whatever else is already waiting goes out in the same write: one syscall, not one per event.
       let text = ""
       let dropped = false
@@ -78,6 +82,7 @@ const pipeToResponse = async (
         }
       }
       // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
+      lastWriteAt = performance.now()
       if (!res.write(text) && !dropped) await drainedOrClosed(res)
       if (dropped || res.destroyed) break
     }

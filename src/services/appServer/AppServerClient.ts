@@ -22,6 +22,7 @@
  * - closing stdin or SIGTERM ends the server within tens of ms, with no `turn/completed` for the
  *   active turn: the caller learns it from `closed`.
  */
+import * as Arr from "effect/Array"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
@@ -153,14 +154,26 @@ export const makeAppServerClient = (
       RequestId,
       { method: string; answer: Deferred.Deferred<unknown, AppServerError> }
     >()
-    const events = yield* PubSub.unbounded<AppServerEvent>()
+    // Published a chunk of lines at a time: a burst of 500 deltas is one PubSub step, not 500.
+    const events = yield* PubSub.unbounded<Arr.NonEmptyReadonlyArray<AppServerEvent>>()
     const closed = yield* Deferred.make<TransportClosedError>()
     const handlers = yield* FiberSet.makeRuntime()
     let nextId = 1
     let closedError: TransportClosedError | null = null
     let serverInfo: InitializeResult | null = null
 
-    const emit = (event: AppServerEvent): void => void PubSub.publishUnsafe(events, event)
+    let unpublished: Array<AppServerEvent> = []
+    const flush = (): void => {
+      const batch = unpublished
+      if (!Arr.isReadonlyArrayNonEmpty(batch)) return
+      unpublished = []
+      PubSub.publishUnsafe(events, batch)
+    }
+    /** The events of one chunk of lines go out together, once the transport has handed it over. */
+    const emit = (event: AppServerEvent): void => {
+      if (unpublished.length === 0) queueMicrotask(flush)
+      unpublished.push(event)
+    }
 
     const answer = (id: RequestId, outcome: ServerRequestAnswer): void => {
       transport.send("result" in outcome ? encodeResult(id, outcome.result) : encodeError(id, outcome.error))
@@ -224,8 +237,10 @@ export const makeAppServerClient = (
         for (const entry of pending.values()) Deferred.doneUnsafe(entry.answer, Effect.fail(error))
         pending.clear()
         Deferred.doneUnsafe(closed, Effect.succeed(error))
-        // The last event; late subscribers get it too, so nobody waits on a stream that has ended.
-        PubSub.endUnsafe(events, { type: "transport.closed", reason: error.message })
+        // The last event, after every line before it; late subscribers get it too, so nobody waits
+        // on a stream that has ended.
+        flush()
+        PubSub.endUnsafe(events, [{ type: "transport.closed", reason: error.message }])
       },
     })
 
@@ -268,7 +283,7 @@ export const makeAppServerClient = (
 
     const threadResume = typed("thread/resume", ThreadSessionResult)
     const subscribe = Effect.map(PubSub.subscribe(events), (subscription) =>
-      Stream.fromSubscription(subscription).pipe(Stream.takeUntil(ends)),
+      Stream.fromSubscription(subscription).pipe(Stream.flattenArray, Stream.takeUntil(ends)),
     )
 
     return {
@@ -301,7 +316,7 @@ export const makeAppServerClient = (
       turnStart: typed("turn/start", TurnStartResult),
       turnSteer: typed("turn/steer", TurnSteerResult),
       turnInterrupt: typed("turn/interrupt", EmptyResult),
-      events: Stream.fromPubSub(events).pipe(Stream.takeUntil(ends)),
+      events: Stream.fromPubSub(events).pipe(Stream.flattenArray, Stream.takeUntil(ends)),
       subscribe,
       closed: Deferred.await(closed),
       isClosed: () => closedError !== null,
