@@ -65,8 +65,14 @@ const startDetached = async (
     if (lockHolder(config.paths.lockPath) !== pid) continue
     const { snapshot } = await run(readStatus(config))
     const daemon = snapshot?.daemon
-    // Settled and not given up: a daemon whose child failed exits, and is seen above.
-    const settled = daemon !== undefined && isChildSettled(daemon.child) && daemon.child.status !== "failed"
+    // Settled and not given up: a daemon whose child failed exits, and is seen above. In exec mode
+    // a probe that failed is settled too, but that daemon is about to exit: ready needs the version.
+    const child = daemon?.child
+    const settled =
+      child !== undefined &&
+      isChildSettled(child) &&
+      child.status !== "failed" &&
+      (child.mode !== "exec" || child.userAgent !== null)
     if (daemon?.pid === pid && daemon.started && settled) {
       if (json)
         io.out(
