@@ -326,8 +326,27 @@ export class LiveRun {
     if (diffs.length > 0) this.proposedDiffs.set(String(item.id), diffs.join("\n"))
   }
 
+  /**
+   * Events waiting in the work queue as one item: a burst of deltas is one step of the run's work
+   * fiber, not one per delta. Events stay in order among themselves; a record save queued while a
+   * batch waits may land after events that came later, which no reader depends on (a run's end event
+   * is published in the same step as its end is saved).
+   */
+  private unpublished: Array<EventInput> | null = null
+
   private publish(input: EventInput): void {
-    this.enqueue(Effect.asVoid(this.deps.events.publish(input)))
+    if (this.unpublished !== null) {
+      this.unpublished.push(input)
+      return
+    }
+    this.unpublished = [input]
+    this.enqueue(
+      Effect.suspend(() => {
+        const batch = this.unpublished ?? []
+        this.unpublished = null
+        return Effect.forEach(batch, (event) => this.deps.events.publish(event), { discard: true })
+      }),
+    )
   }
 
   /** One ordered change of the record; a failed write is logged (the run goes on). */
