@@ -96,17 +96,24 @@ export const openClient = (transport: Transport, options: AppServerClientOptions
   return { client, events, waitFor, release }
 }
 
-export const startFake = (script: object, options: Partial<AppServerClientOptions> = {}): FakeSession => {
-  const proc = spawnFake(script)
-  const { client, events, waitFor, release } = openClient(proc.transport, { clientInfo, ...options })
+/** A client over a started app-server process; `cleanup` stops the process, then the client. */
+export const sessionOver = (
+  proc: AppServerProcess,
+  options: AppServerClientOptions,
+  stopTimeoutMs: number,
+): FakeSession => {
+  const { client, events, waitFor, release } = openClient(proc.transport, options)
   return {
     proc,
     client,
     events,
     waitFor,
     cleanup: async () => {
-      await proc.stop(500)
+      await proc.stop(stopTimeoutMs)
       await release()
     },
   }
 }
+
+export const startFake = (script: object, options: Partial<AppServerClientOptions> = {}): FakeSession =>
+  sessionOver(spawnFake(script), { clientInfo, ...options }, 500)

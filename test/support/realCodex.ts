@@ -3,7 +3,7 @@ import { bundledCodexPath } from "../../src/config.ts"
 import type { AppServerClientOptions } from "../../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
 import type { CodexHome } from "./codexHome.ts"
-import { clientInfo, type FakeSession, openClient } from "./fakePeer.ts"
+import { clientInfo, type FakeSession, sessionOver } from "./fakePeer.ts"
 
 export const codexBinary = (): string => {
   const path = bundledCodexPath()
@@ -23,19 +23,5 @@ export const startRealCodex = (
     cwd,
     env: { ...process.env, ...home.env },
   })
-  const { client, events, waitFor, release } = openClient(proc.transport, {
-    clientInfo,
-    experimentalApi: true,
-    ...options,
-  })
-  return {
-    proc,
-    client,
-    events,
-    waitFor,
-    cleanup: async () => {
-      await proc.stop(2_000)
-      await release()
-    },
-  }
+  return sessionOver(proc, { clientInfo, experimentalApi: true, ...options }, 2_000)
 }

@@ -13,7 +13,6 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
-import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { type Actor, createActor } from "xstate"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
@@ -23,7 +22,7 @@ import type { SessionId } from "../../domain/ids.ts"
 import type { RunFailure, RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
-import { type RunMachineEvent, runMachine, type TurnOutcome } from "../../machines/runMachine.ts"
+import { type RunMachineEvent, runMachine } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
@@ -35,6 +34,7 @@ import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
+import { readTurnOutcome } from "./turnRead.ts"
 
 export interface LiveRunDeps {
   readonly bridge: Bridge<never>
@@ -52,26 +52,7 @@ export interface LiveRunDeps {
   readonly threads: Map<string, LiveRun>
 }
 
-/** `thread/read` could not tell how the turn ended (no thread yet, or the turn is not listed). */
-export class TurnReadError extends Schema.TaggedError<TurnReadError>()("TurnReadError", {
-  reason: Schema.String,
-}) {
-  override get message(): string {
-    return this.reason
-  }
-}
-
 type RunActor = Actor<typeof runMachine>
-
-/** The outcome of a turn as `thread/read` reports it. */
-export const outcomeOfTurn = (turn: {
-  readonly status: TurnOutcome["status"]
-  readonly error?: { readonly message: string; readonly codexErrorInfo?: unknown } | null | undefined
-}): TurnOutcome => ({
-  status: turn.status,
-  errorMessage: turn.error?.message ?? null,
-  ...(turn.error?.codexErrorInfo == null ? {} : { codexErrorInfo: turn.error.codexErrorInfo }),
-})
 
 export class LiveRun {
   /** The record as last written. */
@@ -300,17 +281,7 @@ export class LiveRun {
   }
 
   private readTurn(turnId: string | null) {
-    return Effect.gen({ self: this }, function* () {
-      const client = this.client
-      const threadId = this.threadId
-      if (client === null || threadId === null)
-        return yield* Effect.fail(new TurnReadError({ reason: "no thread to read" }))
-      const read = yield* client.threadRead({ threadId, includeTurns: true })
-      const turn = read.thread.turns?.find((t) => t.id === turnId)
-      if (turn === undefined)
-        return yield* Effect.fail(new TurnReadError({ reason: `thread/read does not list turn ${turnId}` }))
-      return outcomeOfTurn(turn)
-    })
+    return Effect.suspend(() => readTurnOutcome(this.client, this.threadId, turnId))
   }
 
   private adoptThread(threadId: string): void {

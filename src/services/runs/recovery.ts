@@ -20,6 +20,7 @@ import type { EventLog } from "../events/EventLog.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
+import { readThreadTurn } from "./turnRead.ts"
 
 export interface RecoveryDeps {
   readonly runStore: RunStore["Service"]
@@ -88,10 +89,7 @@ export const recoverRuns = (deps: RecoveryDeps) =>
     const readTurn = (client: AppServerClient, run: RunRecord) =>
       run.threadId === null || run.turnId === null
         ? Effect.succeed(null)
-        : client.threadRead({ threadId: run.threadId, includeTurns: true }).pipe(
-            Effect.map((read) => read.thread.turns?.find((t) => t.id === run.turnId) ?? null),
-            Effect.orElseSucceed(() => null),
-          )
+        : readThreadTurn(client, run.threadId, run.turnId).pipe(Effect.orElseSucceed(() => null))
 
     // Runs that never got a turn need nothing from codex.
     const needRead = deps.execMode ? [] : interrupted.filter((r) => r.threadId !== null && r.turnId !== null)

@@ -26,6 +26,21 @@ const redactFinished = (run: RunRecord): RunRecord => ({
   summary: run.summary === null ? null : redactText(run.summary),
 })
 
+/** `records` with the one `matches` picks replaced by `next` of it, and that replacement (null if none). */
+const replaceOne = <R>(
+  records: ReadonlyArray<R>,
+  matches: (record: R) => boolean,
+  next: (record: R) => R,
+) => {
+  let after: R | null = null
+  const replaced = records.map((record) => {
+    if (!matches(record)) return record
+    after = next(record)
+    return after
+  })
+  return { records: replaced, after: after as R | null }
+}
+
 export interface RecordTable<Id, R> {
   /** The record, or null when there is none. */
   readonly get: (id: Id) => Effect.Effect<R | null, StoreError>
@@ -60,16 +75,19 @@ export class RunStore extends Context.Service<
             Effect.flatMap(nowIso, (now) => {
               let after: RunRecord | null = null
               return store
-                .updateRuns((registry) => ({
-                  ...registry,
-                  runs: registry.runs.map((run) => {
-                    if (run.runId !== runId) return run
-                    const next = applyRunUpdate(run, f, now)
-                    // The end brings what codex printed (command output, messages): no secret is kept.
-                    after = next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
-                    return after
-                  }),
-                }))
+                .updateRuns((registry) => {
+                  const changed = replaceOne(
+                    registry.runs,
+                    (run) => run.runId === runId,
+                    (run) => {
+                      const next = applyRunUpdate(run, f, now)
+                      // The end brings what codex printed (command output, messages): no secret is kept.
+                      return next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
+                    },
+                  )
+                  after = changed.after
+                  return { ...registry, runs: changed.records }
+                })
                 .pipe(Effect.map(() => after))
             }),
         },
@@ -85,14 +103,15 @@ export class RunStore extends Context.Service<
             Effect.flatMap(nowIso, (now) => {
               let after: SessionRecord | null = null
               return store
-                .updateSessions((registry) => ({
-                  ...registry,
-                  sessions: registry.sessions.map((session) => {
-                    if (session.sessionId !== sessionId) return session
-                    after = { ...f(session), updatedAt: now }
-                    return after
-                  }),
-                }))
+                .updateSessions((registry) => {
+                  const changed = replaceOne(
+                    registry.sessions,
+                    (session) => session.sessionId === sessionId,
+                    (session) => ({ ...f(session), updatedAt: now }),
+                  )
+                  after = changed.after
+                  return { ...registry, sessions: changed.records }
+                })
                 .pipe(Effect.map(() => after))
             }),
         },

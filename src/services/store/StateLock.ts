@@ -42,11 +42,11 @@ const readLock = (lockPath: string): LockOwner | null => {
 export const readLockPid = (lockPath: string): number | null => readLock(lockPath)?.pid ?? null
 
 /** The process the lock names is alive and is the one that wrote it. */
-const isOwnerAlive = (owner: LockOwner): boolean =>
-  isProcessAlive(owner.pid) &&
-  (owner.startTime === null ||
-    processStartTime(owner.pid) === null ||
-    processStartTime(owner.pid) === owner.startTime)
+const isOwnerAlive = (owner: LockOwner): boolean => {
+  if (!isProcessAlive(owner.pid)) return false
+  const startTime = owner.startTime === null ? null : processStartTime(owner.pid)
+  return startTime === null || startTime === owner.startTime
+}
 
 /** The pid of the live daemon holding the lock, or null when none does. */
 export const lockHolder = (lockPath: string): number | null => {
