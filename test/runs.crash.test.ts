@@ -127,7 +127,7 @@ describe("recovery on start", () => {
       Effect.gen(function* () {
         const store = yield* Store
         yield* store.updateSessions((r) => ({ ...r, sessions: [{ ...session, threadId: "thread-a" }] }))
-        yield* store.updateRuns((r) => ({ ...r, runs: [done, lost, unstarted, waiting] }))
+        yield* store.putRuns([done, lost, unstarted, waiting])
         yield* store.updateApprovals((r) => ({
           ...r,
           approvals: [

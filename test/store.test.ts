@@ -66,31 +66,35 @@ describe("Store", () => {
     expect(existsSync(config.paths.stateDir)).toBe(false)
   })
 
-  it("has an update on disk by the time it is reported saved", async () => {
+  it("has an update on disk by the time it is reported saved, and a whole runs.json after closing", async () => {
     const config = configFor(freshRepo())
     const run = makeRun()
     await withStore(config, (store) =>
       Effect.gen(function* () {
-        yield* store.updateRuns((r) => ({ ...r, runs: [...r.runs, run] }))
-        // Read the file itself, not the store's memory.
-        const onDisk = Result.getOrThrow(
-          decodeJsonText(RunRegistryState, "runs.json")(readFileSync(config.paths.runRegistryPath, "utf8")),
-        )
-        expect(onDisk.runs.map((r) => r.runId)).toEqual([run.runId])
+        yield* store.putRuns([run])
+        // Read the files, not this store's memory: a second, read-only store replays the journal.
+        const seen = yield* Effect.promise(() => withStore(config, (other) => other.runs, { readOnly: true }))
+        expect(seen.runs.map((r) => r.runId)).toEqual([run.runId])
+        const updated = yield* store.updateRun(run.runId, (r) => ({ ...r, summary: "changed" }))
+        expect(updated?.summary).toBe("changed")
+        expect(yield* store.updateRun("run_unknown" as RunId, (r) => r)).toBeNull()
       }),
     )
+    const onDisk = Result.getOrThrow(
+      decodeJsonText(RunRegistryState, "runs.json")(readFileSync(config.paths.runRegistryPath, "utf8")),
+    )
+    expect(onDisk.runs.map((r) => [r.runId, r.summary])).toEqual([[run.runId, "changed"]])
+    expect(readFileSync(config.paths.runJournalPath, "utf8")).toBe("")
   })
 
-  it("coalesces concurrent updates of one file and loses none of them", async () => {
+  it("loses none of many concurrent run updates", async () => {
     const config = configFor(freshRepo())
     const runs = Array.from({ length: 200 }, () => makeRun())
     await withStore(config, (store) =>
-      Effect.forEach(runs, (run) => store.updateRuns((r) => ({ ...r, runs: [...r.runs, run] })), {
-        concurrency: "unbounded",
-      }),
+      Effect.forEach(runs, (run) => store.putRuns([run]), { concurrency: "unbounded" }),
     )
     const onDisk = JSON.parse(readFileSync(config.paths.runRegistryPath, "utf8")) as RunRegistryState
-    expect(onDisk.runs).toHaveLength(200)
+    expect(onDisk.runs.map((r) => r.runId)).toEqual(runs.map((r) => r.runId))
   })
 
   it("CoalescingWriter writes a burst of saves in at most two writes, each save resolved after its data is on disk", async () => {
@@ -115,7 +119,7 @@ describe("Store", () => {
 
   it("moves a corrupt file aside, reports it, and starts from the empty default", async () => {
     const config = configFor(freshRepo())
-    await withStore(config, (store) => store.updateRuns((r) => ({ ...r, runs: [makeRun()] })))
+    await withStore(config, (store) => store.putRuns([makeRun()]))
     writeFileSync(config.paths.runRegistryPath, '{"updatedAt":null,"runs":[{"runId":""}]}')
     writeFileSync(config.paths.sessionRegistryPath, "{truncated")
 
@@ -139,7 +143,8 @@ describe("Store", () => {
     expect(aside).toHaveLength(2)
     // The evidence is kept byte for byte.
     expect(readFileSync(runsReport?.movedTo ?? "", "utf8")).toBe('{"updatedAt":null,"runs":[{"runId":""}]}')
-    expect(existsSync(config.paths.runRegistryPath)).toBe(false)
+    // Closing wrote the empty default in its place.
+    expect(JSON.parse(readFileSync(config.paths.runRegistryPath, "utf8")).runs).toEqual([])
   })
 
   it("archives finished runs past the retention limit and still finds them by id", async () => {
@@ -148,8 +153,8 @@ describe("Store", () => {
     const done = Array.from({ length: 10 }, () => finished(makeRun()))
     await withStore(config, (store) =>
       Effect.gen(function* () {
-        yield* store.updateRuns((r) => ({ ...r, runs: [queued] }))
-        for (const run of done) yield* store.updateRuns((r) => ({ ...r, runs: [...r.runs, run] }))
+        yield* store.putRuns([queued])
+        for (const run of done) yield* store.putRuns([run])
         const registry = yield* store.runs
         expect(registry.runs.map((r) => r.runId)).toEqual([
           queued.runId,
@@ -170,7 +175,7 @@ describe("Store", () => {
   it("skips a torn archive line, reports it, and keeps appending cleanly", async () => {
     const config = configFor(freshRepo(), { runRetention: "0" })
     const first = finished(makeRun())
-    await withStore(config, (store) => store.updateRuns((r) => ({ ...r, runs: [first] })))
+    await withStore(config, (store) => store.putRuns([first]))
     writeFileSync(
       config.paths.runArchivePath,
       `${readFileSync(config.paths.runArchivePath, "utf8")}{"runId":"run_torn","sta`,
@@ -178,7 +183,7 @@ describe("Store", () => {
     const second = finished(makeRun())
     const { reports, a, b } = await withStore(config, (store) =>
       Effect.gen(function* () {
-        yield* store.updateRuns((r) => ({ ...r, runs: [second] }))
+        yield* store.putRuns([second])
         return {
           reports: store.corruptFiles,
           a: yield* store.findRun(first.runId),

@@ -26,6 +26,8 @@ export const RuntimePaths = Schema.Struct({
   daemonStatePath: Schema.String,
   sessionRegistryPath: Schema.String,
   runRegistryPath: Schema.String,
+  /** Changes to the run registry since runs.json was last written. */
+  runJournalPath: Schema.String,
   recentEventsPath: Schema.String,
   /** Finished runs past the retention limit, one JSON line each. */
   runArchivePath: Schema.String,

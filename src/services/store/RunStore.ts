@@ -67,29 +67,15 @@ export class RunStore extends Context.Service<
         runs: {
           get: store.findRun,
           list: Effect.map(store.runs, (registry) => registry.runs),
-          insert: (record) =>
-            Effect.asVoid(
-              store.updateRuns((registry) => ({ ...registry, runs: [...registry.runs, record] })),
-            ),
+          insert: (record) => store.putRuns([record]),
           update: (runId, f) =>
-            Effect.flatMap(nowIso, (now) => {
-              let after: RunRecord | null = null
-              return store
-                .updateRuns((registry) => {
-                  const changed = replaceOne(
-                    registry.runs,
-                    (run) => run.runId === runId,
-                    (run) => {
-                      const next = applyRunUpdate(run, f, now)
-                      // The end brings what codex printed (command output, messages): no secret is kept.
-                      return next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
-                    },
-                  )
-                  after = changed.after
-                  return { ...registry, runs: changed.records }
-                })
-                .pipe(Effect.map(() => after))
-            }),
+            Effect.flatMap(nowIso, (now) =>
+              store.updateRun(runId, (run) => {
+                const next = applyRunUpdate(run, f, now)
+                // The end brings what codex printed (command output, messages): no secret is kept.
+                return next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
+              }),
+            ),
         },
         sessions: {
           get: (sessionId) =>

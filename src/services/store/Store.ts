@@ -24,13 +24,13 @@ import { DaemonIdentity, DaemonState } from "../../domain/daemon.ts"
 import { decodeJsonText } from "../../domain/decode.ts"
 import { emptyEventCache, RecentEventCacheState } from "../../domain/event.ts"
 import { newDaemonId, type RunId } from "../../domain/ids.ts"
-import { emptyRunRegistry, type RunRecord, RunRegistryState } from "../../domain/run.ts"
+import type { RunRecord, RunRegistryState } from "../../domain/run.ts"
 import { emptySessionRegistry, SessionRegistryState } from "../../domain/session.ts"
 import { ensurePrivateDir } from "../../system/privateFiles.ts"
 import { nowIso } from "../now.ts"
 import { CoalescingWriter, moveAside, readTextIfExists, writeFileAtomic } from "./atomicFile.ts"
 import { RunArchive } from "./runArchive.ts"
-import { applyRetention } from "./runRetention.ts"
+import { RunRegistryFile, RunRegistrySnapshot } from "./runRegistryFile.ts"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   path: Schema.String,
@@ -75,10 +75,16 @@ export class Store extends Context.Service<
       f: (registry: ApprovalRegistryState) => ApprovalRegistryState,
     ) => Effect.Effect<ApprovalRegistryState, StoreError>
     readonly runs: Effect.Effect<RunRegistryState>
-    /** Applies `f`, archives finished runs past the retention limit, and resolves once durable. */
-    readonly updateRuns: (
-      f: (registry: RunRegistryState) => RunRegistryState,
-    ) => Effect.Effect<RunRegistryState, StoreError>
+    /** Insert or replace runs, archive finished runs past the retention limit; resolves once durable. */
+    readonly putRuns: (runs: ReadonlyArray<RunRecord>) => Effect.Effect<void, StoreError>
+    /**
+     * Replace the registry's run by `f` of it as stored now (no other change can come between) and
+     * resolve once durable; null when the registry has no such run.
+     */
+    readonly updateRun: (
+      runId: RunId,
+      f: (run: RunRecord) => RunRecord,
+    ) => Effect.Effect<RunRecord | null, StoreError>
     /** A run by id, whether it is in the registry or in the archive. */
     readonly findRun: (runId: RunId) => Effect.Effect<RunRecord | null, StoreError>
     readonly eventCache: Effect.Effect<RecentEventCacheState>
@@ -96,11 +102,16 @@ export class Store extends Context.Service<
       Effect.gen(function* () {
         const config = yield* CodexdConfig
         const openedAtMs = yield* Clock.currentTimeMillis
-        return yield* Effect.tryPromise({
-          try: () => openStore(config, options, openedAtMs),
-          catch: (cause) =>
-            cause instanceof StoreError ? cause : storeError(config.paths.stateDir, "open", cause),
-        })
+        const opened = yield* Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () => openStore(config, options, openedAtMs),
+            catch: (cause) =>
+              cause instanceof StoreError ? cause : storeError(config.paths.stateDir, "open", cause),
+          }),
+          // A snapshot that cannot be written at close leaves the journal, which the next open replays.
+          ({ close }) => Effect.promise(() => close().catch(() => undefined)),
+        )
+        return opened.store
       }),
     )
 }
@@ -114,13 +125,6 @@ const persist = (
   write: () => Promise<void>,
 ): Effect.Effect<void, StoreError> =>
   Effect.tryPromise({ try: write, catch: (cause) => storeError(path, operation, cause) })
-
-/**
- * The run registry is the one large file (retention × a run's record, rewritten on every update), and
- * its schema has no transformations (its encoded form is the value itself), so it is written with
- * plain JSON.stringify: a third of the cost of encoding through the schema. A test holds the premise.
- */
-const encodeRunRegistry = (registry: RunRegistryState): string => `${JSON.stringify(registry)}\n`
 
 const encodeJson = <A>(schema: Schema.Codec<A, unknown>, value: A): string =>
   `${JSON.stringify(Schema.encodeSync(schema)(value), null, 1)}\n`
@@ -139,7 +143,7 @@ const openStore = async (
   config: ResolvedConfig,
   options: StoreOptions,
   openedAtMs: number,
-): Promise<Store["Service"]> => {
+): Promise<{ readonly store: Store["Service"]; readonly close: () => Promise<void> }> => {
   const paths = config.paths
   const eventSeqPath = `${paths.stateDir}/event-seq.json`
   const corruptFiles: Array<CorruptFileReport> = []
@@ -182,17 +186,24 @@ const openStore = async (
 
   let daemonState = await load(paths.daemonStatePath, DaemonState)
   let sessions = (await load(paths.sessionRegistryPath, SessionRegistryState)) ?? emptySessionRegistry
-  let runs = (await load(paths.runRegistryPath, RunRegistryState)) ?? emptyRunRegistry
   let approvals = (await load(paths.approvalRegistryPath, ApprovalRegistryState)) ?? emptyApprovalRegistry
   let eventCache =
     (await load(paths.recentEventsPath, RecentEventCacheState)) ?? emptyEventCache(config.eventCacheSize)
   let eventSeqReservedThrough = (await load(eventSeqPath, EventSeqReservation))?.reservedThrough ?? 0
   const archive = await RunArchive.open(paths.runArchivePath, options)
   for (const report of archive.skippedLines) corruptFiles.push(report)
+  const runs = await RunRegistryFile.open({
+    paths: { snapshotPath: paths.runRegistryPath, journalPath: paths.runJournalPath },
+    snapshot: await load(paths.runRegistryPath, RunRegistrySnapshot),
+    archive,
+    retention: config.runRetention,
+    readOnly: options.readOnly,
+    openedAt: new Date(openedAtMs),
+    report: (problem) => corruptFiles.push(problem),
+  })
 
   const daemonWriter = new CoalescingWriter(paths.daemonStatePath)
   const sessionsWriter = new CoalescingWriter(paths.sessionRegistryPath)
-  const runsWriter = new CoalescingWriter(paths.runRegistryPath)
   const approvalsWriter = new CoalescingWriter(paths.approvalRegistryPath)
   const eventsWriter = new CoalescingWriter(paths.recentEventsPath)
   const seqWriter = new CoalescingWriter(eventSeqPath)
@@ -200,7 +211,7 @@ const openStore = async (
   const refuseReadOnly = (path: string): Effect.Effect<never, StoreError> =>
     Effect.fail(new StoreError({ path, operation: "write", reason: "the store was opened read-only" }))
 
-  return {
+  const store: Store["Service"] = {
     identity,
     corruptFiles,
     daemonState: Effect.sync(() => daemonState),
@@ -233,24 +244,23 @@ const openStore = async (
           approvalsWriter.save(() => encodeJson(ApprovalRegistryState, approvals)),
         ).pipe(Effect.as(snapshot))
       }),
-    runs: Effect.sync(() => runs),
-    updateRuns: (f) =>
+    runs: Effect.sync(() => runs.state),
+    putRuns: (records) =>
       Effect.flatMap(nowIso, (now) => {
         if (options.readOnly) return refuseReadOnly(paths.runRegistryPath)
-        const { kept, archived } = applyRetention(f(runs).runs, config.runRetention)
-        runs = { runs: kept, updatedAt: now }
-        const snapshot = runs
-        // The archive append is durable before the registry that no longer holds those runs is written,
-        // so a crash in between leaves a run in both places, never in neither.
-        const archiving = archived.length === 0 ? Promise.resolve() : archive.append(archived)
-        return persist(paths.runRegistryPath, "write", async () => {
-          await archiving
-          await runsWriter.save(() => encodeRunRegistry(runs))
-        }).pipe(Effect.as(snapshot))
+        return persist(paths.runJournalPath, "write", () => runs.put(records, now))
+      }),
+    updateRun: (runId, f) =>
+      Effect.flatMap(nowIso, (now) => {
+        if (options.readOnly) return refuseReadOnly(paths.runRegistryPath)
+        const stored = runs.get(runId)
+        if (stored === undefined) return Effect.succeed(null)
+        const next = f(stored)
+        return persist(paths.runJournalPath, "write", () => runs.put([next], now)).pipe(Effect.as(next))
       }),
     findRun: (runId) =>
       Effect.suspend(() => {
-        const live = runs.runs.find((run) => run.runId === runId)
+        const live = runs.get(runId)
         if (live !== undefined) return Effect.succeed(live)
         return Effect.tryPromise({
           try: () => archive.find(runId),
@@ -278,4 +288,5 @@ const openStore = async (
         )
       }),
   }
+  return { store, close: () => runs.close() }
 }

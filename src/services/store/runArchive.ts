@@ -61,6 +61,11 @@ export class RunArchive {
     return archive
   }
 
+  /** Settles once every append started so far has (a new one replaces it). Never rejects. */
+  get appendsInFlight(): Promise<void> {
+    return this.appending
+  }
+
   /** Appends are chained so that offsets are assigned in file order. */
   append(runs: ReadonlyArray<RunRecord>): Promise<void> {
     for (const run of runs) this.index.set(run.runId, run)
