@@ -1,73 +1,149 @@
 /**
- * Memory over many runs: the daemon's services over the fake app-server, RSS and heap after a warm-up
- * of 100 runs (the baseline) and after `CODEXD_SOAK_RUNS` more (default 1,000), with a few oversized
- * lines from the child on the way. Flat means the ratio stays near 1. Not in the default `npm run
- * bench` (it takes a minute or more); run it with `npm run bench -- soak`.
+ * Memory of a real daemon process (`codexd start`, as users run it) over the fake app-server, read
+ * from /proc: RSS idle beside an idle `node` of the same binary; RSS after a warm-up of 300 runs
+ * (the steady size) and after 1,000 more, with a slope per 1,000 runs; then the child writes lines
+ * far past the line limit (40, 100 and 300 MB, discarded as they stream) and the API gets a body far
+ * past its limit, and RSS 200 runs later is held beside the steady size. Every 100th run streams
+ * 20,000 deltas. `CODEXD_SOAK_RUNS` sets the 1,000; `CODEXD_SOAK_MINUTES` adds a timed soak of
+ * continuous runs with RSS every 30 s. Not in the default `npm run bench` (it takes minutes): run
+ * it with `npm run bench -- soak`.
  */
-import { writeFileSync } from "node:fs"
-import { join } from "node:path"
-import { fakeDaemonConfig, withDaemonServices } from "../test/support/daemonHarness.ts"
+import { readFileSync, writeFileSync } from "node:fs"
+import { execa } from "execa"
+import { apiAccess } from "../test/support/apiClient.ts"
+import { fakeDaemonConfig } from "../test/support/daemonHarness.ts"
+import { startDaemonProcess } from "../test/support/daemonProcess.ts"
+import { fakeAppServerPath } from "../test/support/fakePeer.ts"
 import { report, tempDir } from "./harness.ts"
 
-const WARM_UP = 100
+/** Enough runs for the heap's growth heuristics and the registry's first few hundred records to settle. */
+const WARM_UP = 300
+const BATCH = 50
 
-const settle = async () => {
-  // With --expose-gc the figures are after a full collection; without it, a moment to settle.
-  ;(globalThis as { gc?: () => void }).gc?.()
-  await new Promise((r) => setTimeout(r, 200))
+const rssMb = (pid: number): number => {
+  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+  if (line === null) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(line[1]) / 1024
+}
+
+const quietMoment = () => new Promise((r) => setTimeout(r, 2_000))
+
+/** RSS of an idle `node` with the same binary: what any Node process costs. */
+const idleNodeRss = async (): Promise<number> => {
+  const child = execa(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { reject: false })
+  await quietMoment()
+  const rss = rssMb(child.pid ?? 0)
+  child.kill()
+  await child
+  return rss
 }
 
 export const soakBench = async (): Promise<void> => {
   const runs = Number(process.env.CODEXD_SOAK_RUNS ?? 1_000)
+  const minutes = Number(process.env.CODEXD_SOAK_MINUTES ?? 0)
   const dir = tempDir("codexd-bench-soak-")
+  writeFileSync(`${dir.path}/script.json`, JSON.stringify({ simulate: true }))
+  const daemon = startDaemonProcess(
+    [],
+    {
+      CODEXD_CHILD_COMMAND: process.execPath,
+      CODEXD_CHILD_ARGS: JSON.stringify([fakeAppServerPath, "--script-dir", dir.path]),
+      CODEXD_APPROVALS: "auto-accept",
+    },
+    dir.path,
+  )
   try {
-    writeFileSync(join(dir.path, "script.json"), JSON.stringify({ simulate: true }))
-    const figures = await withDaemonServices(
-      fakeDaemonConfig(dir.path),
-      async (d) => {
-        const session = await d.run(d.sessions.create({ purpose: "worker" }))
-        const batch = async (count: number, from: number) => {
-          for (let i = 0; i < count; i += 50) {
-            await Promise.all(
-              Array.from({ length: Math.min(50, count - i) }, (_, j) =>
-                d.run(
-                  d.runs.submit({
-                    // Every 100th run streams 20,000 deltas: a long answer must not stay in memory.
-                    prompt: (from + i + j) % 100 === 0 ? "deltas 20000" : `run ${from + i + j}`,
-                    sessionId: session.sessionId,
-                  }),
-                ),
-              ),
-            )
-            await d.run(d.runs.idle)
-          }
+    await daemon.waitForOutput(/codexd ready: .* api http:\/\/127\.0\.0\.1:\d+/, 120_000)
+    const api = apiAccess(fakeDaemonConfig(dir.path))
+    const session = await api.call("POST", "/v1/sessions", { body: { purpose: "worker" } })
+    const sessionId = String(session.json.sessionId)
+    let submitted = 0
+
+    /** `count` runs in batches; one session runs them in order, so the last one's end ends a batch. */
+    const runBatch = async (count: number, prompt: (n: number) => string = (n) => `run ${n}`) => {
+      for (let i = 0; i < count; i += BATCH) {
+        const ids: Array<string> = []
+        for (let j = 0; j < Math.min(BATCH, count - i); j++) {
+          submitted += 1
+          const n = submitted
+          const text = n % 100 === 0 ? "deltas 20000" : prompt(n)
+          const run = await api.call("POST", "/v1/runs", { body: { prompt: text, sessionId } })
+          if (run.status !== 202 && run.status !== 201) throw new Error(`submit: ${JSON.stringify(run)}`)
+          ids.push(String(run.json.runId))
         }
-        await batch(WARM_UP, 0)
-        await settle()
-        const before = process.memoryUsage()
-        await batch(runs, WARM_UP)
-        await settle()
-        const after = process.memoryUsage()
-        return { before, after }
-      },
-      undefined,
-      false,
-    )
-    const mb = (bytes: number) => bytes / 1024 / 1024
+        for (;;) {
+          const last = await api.call("GET", `/v1/runs/${ids[ids.length - 1]}`)
+          const status = String(
+            (last.json.run as { status?: string } | undefined)?.status ?? last.json.status,
+          )
+          if (status === "completed" || status === "failed") break
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      }
+    }
+
+    await quietMoment()
+    const idle = rssMb(daemon.pid)
+    const node = await idleNodeRss()
     report(
-      `Soak: RSS after ${runs.toLocaleString("en")} more runs (fake app-server), against after ${WARM_UP}`,
-      { label: `RSS after ${WARM_UP + runs} runs`, value: mb(figures.after.rss), unit: "MB" },
-      { label: `RSS after ${WARM_UP} runs`, value: mb(figures.before.rss), unit: "MB" },
+      "Soak: daemon RSS idle (child running, no runs yet)",
+      { label: "codexd idle", value: idle, unit: "MB" },
+      { label: "idle node", value: node, unit: "MB" },
+    )
+
+    await runBatch(WARM_UP)
+    await quietMoment()
+    const steady = rssMb(daemon.pid)
+    const samples: Array<string> = []
+    for (let done = 0; done < runs; done += 200) {
+      await runBatch(Math.min(200, runs - done))
+      samples.push(`${WARM_UP + done + Math.min(200, runs - done)}: ${rssMb(daemon.pid).toFixed(0)}`)
+    }
+    await quietMoment()
+    const after = rssMb(daemon.pid)
+    report(
+      `Soak: daemon RSS after ${(WARM_UP + runs).toLocaleString("en")} runs, against after ${WARM_UP}`,
+      { label: `after ${WARM_UP + runs} runs`, value: after, unit: "MB" },
+      { label: `after ${WARM_UP} runs`, value: steady, unit: "MB" },
     )
     process.stdout.write(
-      `  (after ${WARM_UP}: ${JSON.stringify(figures.before)}; after ${WARM_UP + runs}: ${JSON.stringify(figures.after)})\n`,
+      `  slope ${(((after - steady) / runs) * 1000).toFixed(1)} MB per 1,000 runs; RSS by runs: ${samples.join(", ")}\n`,
     )
+
+    // Input far past the limits: discarded as it streams, never held.
+    await runBatch(3, (n) => `huge ${[40, 100, 300][n % 3] ?? 40}000000`)
+    const body = await fetch(`${api.base}/v1/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${api.token}`, "content-type": "application/json" },
+      body: `{"prompt":"${"y".repeat(200 * 1024 * 1024)}"}`,
+    })
+    if (body.status !== 413) throw new Error(`an oversized body got ${body.status}`)
+    await runBatch(200)
+    await quietMoment()
+    const afterOversized = rssMb(daemon.pid)
     report(
-      "Soak: heap in use, same moments",
-      { label: `heap after ${WARM_UP + runs} runs`, value: mb(figures.after.heapUsed), unit: "MB" },
-      { label: `heap after ${WARM_UP} runs`, value: mb(figures.before.heapUsed), unit: "MB" },
+      "Soak: daemon RSS 200 runs after oversized input (child lines of 40/100/300 MB, a 200 MB body)",
+      { label: "after oversized input", value: afterOversized, unit: "MB" },
+      { label: `after ${WARM_UP + runs} runs`, value: after, unit: "MB" },
     )
+
+    if (minutes > 0) {
+      const start = Date.now()
+      const timed: Array<number> = [rssMb(daemon.pid)]
+      while (Date.now() - start < minutes * 60_000) {
+        const until = Date.now() + 30_000
+        while (Date.now() < until) await runBatch(BATCH)
+        timed.push(rssMb(daemon.pid))
+      }
+      report(
+        `Soak: daemon RSS over ${minutes} minutes of continuous runs (${submitted.toLocaleString("en")} runs in all)`,
+        { label: "at the end", value: timed[timed.length - 1] ?? 0, unit: "MB" },
+        { label: "at the start", value: timed[0] ?? 0, unit: "MB" },
+      )
+      process.stdout.write(`  RSS every 30 s: ${timed.map((v) => v.toFixed(0)).join(", ")}\n`)
+    }
   } finally {
+    await daemon.stop()
     dir.cleanup()
   }
 }

@@ -1,6 +1,7 @@
 /**
- * `npm test`: type-check, lint, then the vitest suite, ending with one plain line
- * `N passed, N failed` that counts every test plus the type-check and the lint as one check each.
+ * `npm test`: bundle, type-check, lint, then the vitest suite, ending with one plain line
+ * `N passed, N failed` that counts every test plus the bundle, the type-check and the lint as one
+ * check each.
  * Extra arguments go to vitest (`npm test -- test/store.test.ts`).
  */
 import { spawnSync } from "node:child_process"
@@ -23,6 +24,8 @@ const count = (ok: boolean): void => {
   else failed += 1
 }
 
+// The bundle first: the CLI tests run what `npx codexd` runs, built from these sources.
+count(step("bundle (scripts/build.ts)", process.execPath, [join(import.meta.dirname, "build.ts")]))
 count(step("type-check (tsc --noEmit)", bin("tsc"), ["--noEmit"]))
 count(step("lint and format (biome check)", bin("biome"), ["check", "."]))
 

@@ -3,12 +3,13 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs"
 import { request } from "node:http"
 import { join } from "node:path"
+import { Effect } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ApprovalRegistryState } from "../src/domain/approval.ts"
 import { decodeJsonText } from "../src/domain/decode.ts"
-import { RunRegistryState } from "../src/domain/run.ts"
 import { SessionRegistryState } from "../src/domain/session.ts"
+import { readStatus } from "../src/services/status/statusSnapshot.ts"
 import { type ApiAccess, apiAccess } from "./support/apiClient.ts"
 import { fakeDaemonConfig } from "./support/daemonHarness.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
@@ -185,13 +186,16 @@ describe("local API", () => {
       { numRuns: 60 },
     )
     for (const [path, schema] of [
-      [config.paths.runRegistryPath, RunRegistryState],
       [config.paths.sessionRegistryPath, SessionRegistryState],
       [config.paths.approvalRegistryPath, ApprovalRegistryState],
     ] as const) {
       const decoded = decodeJsonText(schema as never, path)(readFileSync(path, "utf8"))
       expect(decoded._tag).toBe("Success")
     }
+    // The run registry (snapshot and journal) as `codexd status` reads it while the daemon runs.
+    const status = await Effect.runPromise(readStatus(config))
+    expect(status.corruptFiles).toEqual([])
+    expect(status.snapshot?.runRegistry.runs.length).toBeGreaterThan(0)
   })
 
   it("streams events as SSE with ids, replays from a seq, and filters by run", async () => {

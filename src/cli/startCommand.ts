@@ -10,14 +10,13 @@ import type { ResolvedConfig } from "../domain/config.ts"
 import { isChildSettled } from "../machines/childMachine.ts"
 import { describeChild, readStatus } from "../services/status/statusSnapshot.ts"
 import { lockHolder } from "../services/store/StateLock.ts"
+import { codexdEntry, DAEMON_NODE_FLAGS } from "../system/packageRoot.ts"
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../system/privateFiles.ts"
 import { isProcessAlive } from "../system/processes.ts"
 import { type CliIo, type Command, type CommandContext, ExitCode, jsonFlag } from "./command.ts"
 
 /** Kept here rather than imported from the inspector, so `codexd help` does not load the daemon. */
 const DEFAULT_INSPECT_PORT = 4320
-
-const codexdEntry = join(import.meta.dirname, "..", "..", "bin", "codexd.js")
 
 /** Where a detached daemon's own stdout and stderr go (its structured logs are in daemon.log). */
 const detachedOutputPath = (config: ResolvedConfig) => join(config.paths.logsDir, "daemon.out")
@@ -46,10 +45,8 @@ const startDetached = async (
   const outputPath = detachedOutputPath(config)
   const output = openSync(outputPath, "a", PRIVATE_FILE_MODE)
   // A plain detached spawn: the daemon must outlive this command, so nothing may tie it to us.
-  const child = spawn(process.execPath, [codexdEntry, "start", ...argv.filter((a) => a !== "--detach")], {
-    detached: true,
-    stdio: ["ignore", output, output],
-  })
+  const args = [...DAEMON_NODE_FLAGS, codexdEntry, "start", ...argv.filter((a) => a !== "--detach")]
+  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", output, output] })
   closeSync(output)
   child.unref()
   const pid = child.pid ?? 0

@@ -1,5 +1,6 @@
 /** A real `codexd start` process for tests, with its output collected and a way to wait for lines. */
 import { execa, type ResultPromise } from "execa"
+import { DAEMON_NODE_FLAGS } from "../../src/system/packageRoot.ts"
 import { codexdBin } from "./cli.ts"
 
 // A free port, so test files running side by side never collide.
@@ -28,7 +29,12 @@ export const startDaemonProcess = (
   env: Record<string, string>,
   cwd: string,
 ): DaemonProcess => {
-  const child = execa(process.execPath, [codexdBin, "start", ...args], daemonOptions(cwd, env))
+  // The flags its shebang line gives it when run as `codexd start`.
+  const child = execa(
+    process.execPath,
+    [...DAEMON_NODE_FLAGS, codexdBin, "start", ...args],
+    daemonOptions(cwd, env),
+  )
   let output = ""
   let exited = false
   let exitCode: number | null | undefined
