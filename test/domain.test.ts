@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { ResolvedConfig } from "../src/domain/config.ts"
 import { DaemonIdentity, DaemonState } from "../src/domain/daemon.ts"
 import { decodeJsonText, formatPath } from "../src/domain/decode.ts"
-import type { RecentEventCacheState } from "../src/domain/event.ts"
+import { RecentEventCacheState } from "../src/domain/event.ts"
 import { newRunId, newSessionId, RunId, SessionId } from "../src/domain/ids.ts"
 import { RunErrorCode, RunRecord, RunRegistryState } from "../src/domain/run.ts"
 import { SessionRecord, SessionRegistryState } from "../src/domain/session.ts"
@@ -138,12 +138,29 @@ const daemonState: DaemonState = {
 }
 
 describe("domain schemas", () => {
-  it("encodes a run registry as the value itself, so the Store may write it with plain JSON", () => {
+  it("encodes the registries and the event cache as the values themselves, so the Store may write them with plain JSON", () => {
+    const event = fc.record({
+      seq: fc.integer({ min: 1 }),
+      createdAt: timestamp,
+      level: fc.constantFrom("info" as const, "warn" as const, "error" as const),
+      type: fc.string(),
+      message: fc.string(),
+      detail: nullable(stringRecord),
+    })
     fc.assert(
-      fc.property(fc.array(runRecord, { maxLength: 5 }), (runs) => {
-        const registry = { updatedAt: null, runs }
-        expect(Schema.encodeSync(RunRegistryState)(registry)).toEqual(registry)
-      }),
+      fc.property(
+        fc.array(runRecord, { maxLength: 5 }),
+        fc.array(sessionRecord, { maxLength: 5 }),
+        fc.array(event, { maxLength: 5 }),
+        (runs, sessions, events) => {
+          const registry = { updatedAt: null, runs }
+          expect(Schema.encodeSync(RunRegistryState)(registry)).toEqual(registry)
+          const sessionRegistry = { updatedAt: null, sessions }
+          expect(Schema.encodeSync(SessionRegistryState)(sessionRegistry)).toEqual(sessionRegistry)
+          const cache = { maxEntries: 10, updatedAt: null, lastSeq: 0, events }
+          expect(Schema.encodeSync(RecentEventCacheState)(cache)).toEqual(cache)
+        },
+      ),
     )
   })
 

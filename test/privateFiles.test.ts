@@ -47,7 +47,9 @@ describe("private files", () => {
     // What a run leaves behind is all there: the registries, the event cache and log, the daemon log.
     for (const path of [
       config.paths.runRegistryPath,
+      config.paths.runJournalPath,
       config.paths.sessionRegistryPath,
+      config.paths.sessionJournalPath,
       config.paths.recentEventsPath,
       config.paths.structuredEventLogPath,
       config.paths.daemonLogPath,

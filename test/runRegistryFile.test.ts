@@ -3,12 +3,9 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import type { RunRecord } from "../src/domain/run.ts"
 import { GroupCommitJournal } from "../src/services/store/groupCommitJournal.ts"
+import type { JournalProblem } from "../src/services/store/journaledRegistry.ts"
 import { RunArchive } from "../src/services/store/runArchive.ts"
-import {
-  type JournalProblem,
-  RunRegistryFile,
-  type RunRegistrySnapshot,
-} from "../src/services/store/runRegistryFile.ts"
+import { RunRegistryFile, type RunRegistrySnapshot } from "../src/services/store/runRegistryFile.ts"
 import { finished, makeRun } from "./support/runs.ts"
 import { makeTempDir } from "./support/tempConfig.ts"
 

@@ -126,7 +126,7 @@ describe("recovery on start", () => {
     await Effect.runPromise(
       Effect.gen(function* () {
         const store = yield* Store
-        yield* store.updateSessions((r) => ({ ...r, sessions: [{ ...session, threadId: "thread-a" }] }))
+        yield* store.putSessions([{ ...session, threadId: "thread-a" }])
         yield* store.putRuns([done, lost, unstarted, waiting])
         yield* store.updateApprovals((r) => ({
           ...r,

@@ -25,6 +25,8 @@ export const RuntimePaths = Schema.Struct({
   identityPath: Schema.String,
   daemonStatePath: Schema.String,
   sessionRegistryPath: Schema.String,
+  /** Changes to the session registry since sessions.json was last written. */
+  sessionJournalPath: Schema.String,
   runRegistryPath: Schema.String,
   /** Changes to the run registry since runs.json was last written. */
   runJournalPath: Schema.String,

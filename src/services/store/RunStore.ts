@@ -26,21 +26,6 @@ const redactFinished = (run: RunRecord): RunRecord => ({
   summary: run.summary === null ? null : redactText(run.summary),
 })
 
-/** `records` with the one `matches` picks replaced by `next` of it, and that replacement (null if none). */
-const replaceOne = <R>(
-  records: ReadonlyArray<R>,
-  matches: (record: R) => boolean,
-  next: (record: R) => R,
-) => {
-  let after: R | null = null
-  const replaced = records.map((record) => {
-    if (!matches(record)) return record
-    after = next(record)
-    return after
-  })
-  return { records: replaced, after: after as R | null }
-}
-
 export interface RecordTable<Id, R> {
   /** The record, or null when there is none. */
   readonly get: (id: Id) => Effect.Effect<R | null, StoreError>
@@ -81,25 +66,11 @@ export class RunStore extends Context.Service<
           get: (sessionId) =>
             Effect.map(store.sessions, (r) => r.sessions.find((s) => s.sessionId === sessionId) ?? null),
           list: Effect.map(store.sessions, (registry) => registry.sessions),
-          insert: (record) =>
-            Effect.asVoid(
-              store.updateSessions((registry) => ({ ...registry, sessions: [...registry.sessions, record] })),
-            ),
+          insert: (record) => store.putSessions([record]),
           update: (sessionId, f) =>
-            Effect.flatMap(nowIso, (now) => {
-              let after: SessionRecord | null = null
-              return store
-                .updateSessions((registry) => {
-                  const changed = replaceOne(
-                    registry.sessions,
-                    (session) => session.sessionId === sessionId,
-                    (session) => ({ ...f(session), updatedAt: now }),
-                  )
-                  after = changed.after
-                  return { ...registry, sessions: changed.records }
-                })
-                .pipe(Effect.map(() => after))
-            }),
+            Effect.flatMap(nowIso, (now) =>
+              store.updateSession(sessionId, (session) => ({ ...f(session), updatedAt: now })),
+            ),
         },
       })
     }),

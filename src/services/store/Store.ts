@@ -23,14 +23,16 @@ import type { ResolvedConfig } from "../../domain/config.ts"
 import { DaemonIdentity, DaemonState } from "../../domain/daemon.ts"
 import { decodeJsonText } from "../../domain/decode.ts"
 import { emptyEventCache, RecentEventCacheState } from "../../domain/event.ts"
-import { newDaemonId, type RunId } from "../../domain/ids.ts"
+import { newDaemonId, type RunId, type SessionId } from "../../domain/ids.ts"
 import type { RunRecord, RunRegistryState } from "../../domain/run.ts"
-import { emptySessionRegistry, SessionRegistryState } from "../../domain/session.ts"
+import type { SessionRecord, SessionRegistryState } from "../../domain/session.ts"
 import { ensurePrivateDir } from "../../system/privateFiles.ts"
 import { nowIso } from "../now.ts"
 import { CoalescingWriter, moveAside, readTextIfExists, writeFileAtomic } from "./atomicFile.ts"
+import { JournaledRegistry } from "./journaledRegistry.ts"
 import { RunArchive } from "./runArchive.ts"
 import { RunRegistryFile, RunRegistrySnapshot } from "./runRegistryFile.ts"
+import { SessionRegistrySnapshot, sessionRegistryShape } from "./sessionRegistryFile.ts"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   path: Schema.String,
@@ -67,9 +69,13 @@ export class Store extends Context.Service<
       f: (state: DaemonState | null) => DaemonState,
     ) => Effect.Effect<DaemonState, StoreError>
     readonly sessions: Effect.Effect<SessionRegistryState>
-    readonly updateSessions: (
-      f: (registry: SessionRegistryState) => SessionRegistryState,
-    ) => Effect.Effect<SessionRegistryState, StoreError>
+    /** Insert or replace sessions; resolves once durable. */
+    readonly putSessions: (sessions: ReadonlyArray<SessionRecord>) => Effect.Effect<void, StoreError>
+    /** Replace the session by `f` of it as stored now; resolves once durable; null when there is none. */
+    readonly updateSession: (
+      sessionId: SessionId,
+      f: (session: SessionRecord) => SessionRecord,
+    ) => Effect.Effect<SessionRecord | null, StoreError>
     readonly approvals: Effect.Effect<ApprovalRegistryState>
     readonly updateApprovals: (
       f: (registry: ApprovalRegistryState) => ApprovalRegistryState,
@@ -185,7 +191,22 @@ const openStore = async (
   }
 
   let daemonState = await load(paths.daemonStatePath, DaemonState)
-  let sessions = (await load(paths.sessionRegistryPath, SessionRegistryState)) ?? emptySessionRegistry
+  const storedSessions = await load(paths.sessionRegistryPath, SessionRegistrySnapshot)
+  const sessions = await JournaledRegistry.open({
+    paths: { snapshotPath: paths.sessionRegistryPath, journalPath: paths.sessionJournalPath },
+    shape: sessionRegistryShape,
+    snapshot:
+      storedSessions === null
+        ? null
+        : {
+            updatedAt: storedSessions.updatedAt,
+            journalSeq: storedSessions.journalSeq ?? 0,
+            records: storedSessions.sessions,
+          },
+    readOnly: options.readOnly,
+    openedAt: new Date(openedAtMs),
+    report: (problem) => corruptFiles.push(problem),
+  })
   let approvals = (await load(paths.approvalRegistryPath, ApprovalRegistryState)) ?? emptyApprovalRegistry
   let eventCache =
     (await load(paths.recentEventsPath, RecentEventCacheState)) ?? emptyEventCache(config.eventCacheSize)
@@ -203,13 +224,44 @@ const openStore = async (
   })
 
   const daemonWriter = new CoalescingWriter(paths.daemonStatePath)
-  const sessionsWriter = new CoalescingWriter(paths.sessionRegistryPath)
   const approvalsWriter = new CoalescingWriter(paths.approvalRegistryPath)
   const eventsWriter = new CoalescingWriter(paths.recentEventsPath)
   const seqWriter = new CoalescingWriter(eventSeqPath)
 
   const refuseReadOnly = (path: string): Effect.Effect<never, StoreError> =>
     Effect.fail(new StoreError({ path, operation: "write", reason: "the store was opened read-only" }))
+
+  /** Puts and read-modify-write updates of one journaled table, refused when read-only. */
+  const journaled = <R>(
+    snapshotPath: string,
+    journalPath: string,
+    table: {
+      readonly get: (id: string) => R | undefined
+      readonly put: (records: ReadonlyArray<R>, now: string) => Promise<void>
+    },
+  ) => {
+    const put = (records: ReadonlyArray<R>): Effect.Effect<void, StoreError> =>
+      Effect.flatMap(nowIso, (now) =>
+        options.readOnly
+          ? refuseReadOnly(snapshotPath)
+          : persist(journalPath, "write", () => table.put(records, now)),
+      )
+    // `f` sees the record as stored now: nothing can change it between the read and the write.
+    const update = (id: string, f: (record: R) => R): Effect.Effect<R | null, StoreError> =>
+      Effect.suspend(() => {
+        const stored = table.get(id)
+        if (stored === undefined)
+          return options.readOnly ? refuseReadOnly(snapshotPath) : Effect.succeed(null)
+        const next = f(stored)
+        return Effect.as(put([next]), next)
+      })
+    return { put, update }
+  }
+  const runTable = journaled(paths.runRegistryPath, paths.runJournalPath, runs)
+  const sessionTable = journaled(paths.sessionRegistryPath, paths.sessionJournalPath, {
+    get: (id) => sessions.get(id),
+    put: (records, now) => sessions.change({ put: records }, now),
+  })
 
   const store: Store["Service"] = {
     identity,
@@ -224,16 +276,9 @@ const openStore = async (
           daemonWriter.save(() => encodeJson(DaemonState, daemonState as DaemonState)),
         ).pipe(Effect.as(next))
       }),
-    sessions: Effect.sync(() => sessions),
-    updateSessions: (f) =>
-      Effect.flatMap(nowIso, (now) => {
-        if (options.readOnly) return refuseReadOnly(paths.sessionRegistryPath)
-        sessions = { ...f(sessions), updatedAt: now }
-        const snapshot = sessions
-        return persist(paths.sessionRegistryPath, "write", () =>
-          sessionsWriter.save(() => encodeJson(SessionRegistryState, sessions)),
-        ).pipe(Effect.as(snapshot))
-      }),
+    sessions: Effect.sync(() => ({ updatedAt: sessions.lastUpdatedAt, sessions: sessions.values })),
+    putSessions: (records) => sessionTable.put(records),
+    updateSession: (sessionId, f) => sessionTable.update(sessionId, f),
     approvals: Effect.sync(() => approvals),
     updateApprovals: (f) =>
       Effect.flatMap(nowIso, (now) => {
@@ -245,19 +290,8 @@ const openStore = async (
         ).pipe(Effect.as(snapshot))
       }),
     runs: Effect.sync(() => runs.state),
-    putRuns: (records) =>
-      Effect.flatMap(nowIso, (now) => {
-        if (options.readOnly) return refuseReadOnly(paths.runRegistryPath)
-        return persist(paths.runJournalPath, "write", () => runs.put(records, now))
-      }),
-    updateRun: (runId, f) =>
-      Effect.flatMap(nowIso, (now) => {
-        if (options.readOnly) return refuseReadOnly(paths.runRegistryPath)
-        const stored = runs.get(runId)
-        if (stored === undefined) return Effect.succeed(null)
-        const next = f(stored)
-        return persist(paths.runJournalPath, "write", () => runs.put([next], now)).pipe(Effect.as(next))
-      }),
+    putRuns: (records) => runTable.put(records),
+    updateRun: (runId, f) => runTable.update(runId, f),
     findRun: (runId) =>
       Effect.suspend(() => {
         const live = runs.get(runId)
@@ -273,7 +307,9 @@ const openStore = async (
         if (options.readOnly) return refuseReadOnly(paths.recentEventsPath)
         eventCache = cache
         return persist(paths.recentEventsPath, "write", () =>
-          eventsWriter.save(() => encodeJson(RecentEventCacheState, eventCache)),
+          // Written often (a save per burst of events) and its schema has no transformations: plain
+          // JSON, one line, as the registries are (a test holds the premise).
+          eventsWriter.save(() => `${JSON.stringify(eventCache)}\n`),
         )
       }),
     get eventSeqReservedThrough() {
@@ -288,5 +324,5 @@ const openStore = async (
         )
       }),
   }
-  return { store, close: () => runs.close() }
+  return { store, close: async () => void (await Promise.all([runs.close(), sessions.close()])) }
 }
