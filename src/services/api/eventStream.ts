@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Effect from "effect/Effect"
 import type { RecentEvent } from "../../domain/event.ts"
 import type { EventLog, EventSubscription } from "../events/EventLog.ts"
+import { serialized } from "../events/eventLogFile.ts"
 import { ApiError } from "./httpSupport.ts"
 
 export const HEARTBEAT_MS = 15_000
@@ -25,8 +26,11 @@ const parseSeq = (
   return Effect.succeed(Number(raw))
 }
 
-const frame = (event: string, data: unknown, id?: number): string =>
-  `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+/** An event's frame; its JSON is serialised once for every client and the log file. */
+const eventFrame = (event: RecentEvent): string =>
+  `id: ${event.seq}\nevent: ${event.type}\ndata: ${serialized(event)}\n\n`
 
 /** Resolves on `drain` or `close`, whichever comes first, and leaves no listener behind. */
 const drainedOrClosed = (res: ServerResponse) =>
@@ -72,7 +76,7 @@ const pipeToResponse = async (
       let text = ""
       let dropped = false
       for (const item of [first, ...subscription.takeBuffered()]) {
-        if (item._tag === "Event") text += frame(item.event.type, item.event, item.event.seq)
+        if (item._tag === "Event") text += eventFrame(item.event)
         else if (item._tag === "Reset")
           text += frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
         else {

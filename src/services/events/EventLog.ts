@@ -1,7 +1,7 @@
 /**
  * EventLog: every event of the daemon passes through here. Owns: seq assignment (monotonic across
  * restarts), the recent-events cache (in memory, persisted through the Store), the structured event
- * log (JSON lines through pino), and fan-out to subscribers (replay from the cache, then live).
+ * log (JSON lines, `eventLogFile.ts`), and fan-out to subscribers (replay from the cache, then live).
  * Does not own: what events mean, or how they reach HTTP clients.
  *
  * Seq continuity: seqs are handed out from a block reserved durably ahead of use (`reserveEventSeq`).
@@ -20,9 +20,9 @@ import * as Semaphore from "effect/Semaphore"
 import { CodexdConfig } from "../../config.ts"
 import { decodeJsonText } from "../../domain/decode.ts"
 import { type EventInput, RecentEvent, type RecentEventCacheState } from "../../domain/event.ts"
-import { openPinoFile, type PinoLogger } from "../logging/Logging.ts"
 import { redactSecrets, redactText } from "../logging/redact.ts"
 import { Store } from "../store/Store.ts"
+import { type EventLogFile, openEventLogFile } from "./eventLogFile.ts"
 import { EventRing } from "./eventRing.ts"
 import { EventSubscription, type SubscriptionItem } from "./eventSubscription.ts"
 
@@ -69,7 +69,7 @@ export class EventLog extends Context.Service<
       Effect.gen(function* () {
         const config = yield* CodexdConfig
         const store = yield* Store
-        const log = openPinoFile(config.paths.structuredEventLogPath, { bare: true })
+        const log = openEventLogFile(config.paths.structuredEventLogPath)
         const eventLog = yield* makeEventLog({
           store,
           log,
@@ -94,7 +94,7 @@ export class EventLog extends Context.Service<
 
 interface MakeEventLogInput {
   readonly store: Store["Service"]
-  readonly log: PinoLogger
+  readonly log: EventLogFile
   /** The file `log` writes: every event, one JSON line each. */
   readonly logPath: string
   readonly maxEntries: number
@@ -130,9 +130,7 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
     )
 
     const saveCache = Effect.flatMap(snapshot, store.saveEventCache).pipe(
-      Effect.catch((error) =>
-        Effect.sync(() => log.error({ error: error.message }, "event cache not saved")),
-      ),
+      Effect.catch((error) => Effect.logError(`event cache not saved: ${error.message}`)),
     )
 
     yield* Effect.forkScoped(
@@ -155,7 +153,7 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
             }),
           ),
           Effect.catch((error) =>
-            Effect.sync(() => log.error({ error: error.message }, "event seq not reserved")).pipe(
+            Effect.logError(`event seq not reserved: ${error.message}`).pipe(
               // A publisher waiting on the block tries again; not in a tight loop.
               Effect.andThen(Effect.sleep(100)),
             ),
@@ -175,10 +173,7 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
         detail: input.detail == null ? null : (redactSecrets(input.detail) as Record<string, unknown>),
       }
       ring.push(event)
-      log[event.level](
-        { seq: event.seq, createdAt: event.createdAt, type: event.type, detail: event.detail },
-        event.message,
-      )
+      log.append(event)
       for (const subscriber of subscribers) subscriber.offer(event)
       Queue.offerUnsafe(cacheDirty, undefined)
       return event

@@ -16,8 +16,6 @@ export type PinoLogger = pino.Logger
 
 export interface PinoFileOptions {
   readonly sync?: boolean
-  /** Records that carry their own time and identity (events): no pid, no time, `message` as the key. */
-  readonly bare?: boolean
 }
 
 /** A pino logger writing JSON lines to `path`; every object and message passes through redaction. */
@@ -25,9 +23,8 @@ export const openPinoFile = (path: string, options: PinoFileOptions = {}): PinoL
   ensurePrivateDir(dirname(path))
   return pino(
     {
-      base: options.bare === true ? null : { pid: process.pid },
-      timestamp: options.bare === true ? false : pino.stdTimeFunctions.isoTime,
-      messageKey: options.bare === true ? "message" : "msg",
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),
         log: (object) => redactSecrets(object) as Record<string, unknown>,
