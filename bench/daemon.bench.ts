@@ -1,7 +1,8 @@
 /**
  * Supervision costs, each beside a baseline from the same run: restart latency (child killed → new
  * child answered initialize) minus the configured backoff, beside the raw spawn→initialize of the same
- * binary; daemon start → ready beside the same raw spawn; `codexd status` beside `node -e 0`.
+ * binary; daemon start → ready beside the same raw spawn; `codexd --help` and `status --json` with no
+ * daemon, from the bundle and from the sources, beside `node -e 0`.
  */
 import { execFileSync } from "node:child_process"
 import { Effect, Layer } from "effect"
@@ -76,10 +77,15 @@ const daemonReadyMs = async (env: Record<string, string>): Promise<number> => {
   }
 }
 
-const wallMs = (command: string, args: ReadonlyArray<string>, cwd: string): number => {
+const wallMs = (
+  command: string,
+  args: ReadonlyArray<string>,
+  cwd: string,
+  env: Record<string, string> = {},
+): number => {
   const start = performance.now()
   try {
-    execFileSync(command, args, { cwd, stdio: "ignore" })
+    execFileSync(command, args, { cwd, stdio: "ignore", env: { ...process.env, ...env } })
   } catch {
     // `status` exits 3 with no daemon; the time is what counts.
   }
@@ -109,17 +115,24 @@ export const daemonBench = async (): Promise<void> => {
   }
   const dir = tempDir("codexd-bench-status-")
   try {
-    const status: Array<number> = []
     const bare: Array<number> = []
-    for (let i = 0; i < ROUNDS; i++) {
-      status.push(wallMs(process.execPath, [codexdBin, "status"], dir.path))
-      bare.push(wallMs(process.execPath, ["-e", "0"], dir.path))
+    for (let i = 0; i < ROUNDS; i++) bare.push(wallMs(process.execPath, ["-e", "0"], dir.path))
+    // The bundle (as `npm ci` leaves it) and the sources, for the light commands people run most.
+    for (const [source, env] of [
+      ["bundle", {}],
+      ["sources", { CODEXD_FROM_SOURCE: "1" }],
+    ] as const) {
+      for (const args of [["--help"], ["status", "--json"]]) {
+        const times: Array<number> = []
+        for (let i = 0; i < ROUNDS; i++)
+          times.push(wallMs(process.execPath, [codexdBin, ...args], dir.path, env))
+        report(
+          `codexd ${args.join(" ")} wall time, no daemon, from the ${source} (median of ${ROUNDS})`,
+          { label: `codexd ${args.join(" ")}`, value: median(times), unit: "ms" },
+          { label: "node -e 0", value: median(bare), unit: "ms" },
+        )
+      }
     }
-    report(
-      `codexd status wall time (median of ${ROUNDS})`,
-      { label: "codexd status", value: median(status), unit: "ms" },
-      { label: "node -e 0", value: median(bare), unit: "ms" },
-    )
   } finally {
     dir.cleanup()
   }

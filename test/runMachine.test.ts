@@ -11,12 +11,12 @@ const harness = (options: { startFails?: boolean; readOutcome?: TurnOutcome } = 
   const interrupts: Array<string | null> = []
   const machine = runMachine.provide({
     actors: {
-      startTurn: fromPromise(async ({ input }: { input: { prompt: string } }) => {
+      startTurn: fromPromise(async ({ input }: { input: { runId: string; prompt: string } }) => {
         started.push(input.prompt)
         if (options.startFails) throw new Error("thread not found")
         return { turnId: "turn-1" }
       }),
-      interruptTurn: fromPromise(async ({ input }: { input: { turnId: string | null } }) => {
+      interruptTurn: fromPromise(async ({ input }: { input: { runId: string; turnId: string | null } }) => {
         interrupts.push(input.turnId)
       }),
       readTurn: fromPromise(

@@ -45,6 +45,7 @@ import { Supervisor } from "../supervisor/Supervisor.ts"
 import { LiveRun } from "./liveRun.ts"
 import { RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
+import { provideRunMachine } from "./runMachineActors.ts"
 import { threadIdOf } from "./turnEvents.ts"
 
 export interface RunsOptions {
@@ -108,6 +109,8 @@ const makeRuns = (options: RunsOptions) =>
     const live = new Map<RunId, LiveRun>()
     const liveCount = yield* SubscriptionRef.make(0)
     const threads = new Map<string, LiveRun>()
+    const byId = new Map<string, LiveRun>()
+    const exec = execMode ? execAdapter : null
     const deps = {
       bridge,
       runStore,
@@ -115,11 +118,19 @@ const makeRuns = (options: RunsOptions) =>
       sessions,
       approvals,
       supervisor,
-      exec: execMode ? execAdapter : null,
-      silenceTimeoutMs: config.runs.runSilenceTimeoutMs,
-      idleGraceMs: options.idleGraceMs,
-      interruptGraceMs: options.interruptGraceMs,
+      exec,
       threads,
+      byId,
+      machine: provideRunMachine(
+        bridge,
+        exec,
+        {
+          silenceTimeoutMs: config.runs.runSilenceTimeoutMs,
+          idleGraceMs: options.idleGraceMs,
+          interruptGraceMs: options.interruptGraceMs,
+        },
+        byId,
+      ),
     }
 
     /** Exec mode starts a process per turn and needs nothing else; app-server mode needs a live client. */

@@ -22,7 +22,7 @@ import type { SessionId } from "../../domain/ids.ts"
 import type { RunFailure, RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
-import { type RunMachineEvent, runMachine } from "../../machines/runMachine.ts"
+import type { RunMachineEvent } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
@@ -33,6 +33,7 @@ import type { Bridge } from "../runtime.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
+import type { ProvidedRunMachine } from "./runMachineActors.ts"
 import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 import { readTurnOutcome } from "./turnRead.ts"
 
@@ -45,14 +46,15 @@ export interface LiveRunDeps {
   readonly supervisor: Supervisor["Service"]
   /** Exec mode's turns; null in app-server mode. */
   readonly exec: ExecAdapter["Service"] | null
-  readonly silenceTimeoutMs: number
-  readonly idleGraceMs: number
-  readonly interruptGraceMs: number
   /** Thread → the live run whose turn is on it: where Runs sends each thread's events. */
   readonly threads: Map<string, LiveRun>
+  /** Run id → live run, while it lives: how the shared machine's actors find their run. */
+  readonly byId: Map<string, LiveRun>
+  /** The runMachine, provided once for every run (`provideRunMachine`). */
+  readonly machine: ProvidedRunMachine
 }
 
-type RunActor = Actor<typeof runMachine>
+type RunActor = Actor<ProvidedRunMachine>
 
 export class LiveRun {
   /** The record as last written. */
@@ -96,7 +98,7 @@ export class LiveRun {
     this.work = work
     this.scope = scope
     this.done = done
-    const { bridge, exec } = deps
+    const { bridge } = deps
     // One fiber does the run's work, in order, until the end is recorded.
     bridge.fork(
       Queue.take(work).pipe(
@@ -105,24 +107,9 @@ export class LiveRun {
         Effect.catchTag("Done", () => Effect.void),
       ),
     )
-    const machine = runMachine.provide({
-      actors: {
-        startTurn:
-          exec === null
-            ? bridge.fromEffect(({ prompt }: { prompt: string }) => this.startTurn(prompt))
-            : bridge.fromEffect(({ prompt }: { prompt: string }) => this.startExecTurn(exec, prompt)),
-        interruptTurn: bridge.fromEffect(({ turnId }: { turnId: string | null }) =>
-          this.interruptTurn(turnId),
-        ),
-        readTurn: bridge.fromEffect(({ turnId }: { turnId: string | null }) => this.readTurn(turnId)),
-      },
-      delays: {
-        silenceTimeout: deps.silenceTimeoutMs,
-        idleGrace: deps.idleGraceMs,
-        interruptGrace: deps.interruptGraceMs,
-      },
-    })
-    this.actor = createActor(machine, {
+    // Known by id before its machine starts: the machine's turn actors find it that way.
+    deps.byId.set(record.runId, this)
+    this.actor = createActor(deps.machine, {
       clock: bridge.clock,
       input: { runId: record.runId, prompt: record.prompt },
     })
@@ -192,7 +179,8 @@ export class LiveRun {
     Queue.offerUnsafe(this.work, effect)
   }
 
-  private startTurn(prompt: string) {
+  /** For the run machine's actors (`runMachineActors.ts`). */
+  startTurn(prompt: string) {
     return Effect.gen({ self: this }, function* () {
       const { sessions, approvals, supervisor } = this.deps
       const client = yield* supervisor.client
@@ -224,7 +212,8 @@ export class LiveRun {
   }
 
   /** Exec mode: the turn is one `codex exec` process; a new thread is known once it says so. */
-  private startExecTurn(exec: ExecAdapter["Service"], prompt: string) {
+  /** For the run machine's actors (`runMachineActors.ts`). */
+  startExecTurn(exec: ExecAdapter["Service"], prompt: string) {
     return Effect.gen({ self: this }, function* () {
       const { sessions } = this.deps
       const session = yield* sessions.get(this.sessionId)
@@ -271,7 +260,8 @@ export class LiveRun {
     })
   }
 
-  private interruptTurn(turnId: string | null): Effect.Effect<void> {
+  /** For the run machine's actors (`runMachineActors.ts`). */
+  interruptTurn(turnId: string | null): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.execTurn !== null) return Effect.sync(() => this.execTurn?.interrupt())
       const client = this.client
@@ -280,7 +270,8 @@ export class LiveRun {
     })
   }
 
-  private readTurn(turnId: string | null) {
+  /** For the run machine's actors (`runMachineActors.ts`). */
+  readTurn(turnId: string | null) {
     return Effect.suspend(() => readTurnOutcome(this.client, this.threadId, turnId))
   }
 
@@ -375,6 +366,7 @@ export class LiveRun {
         yield* events.publish(end.event)
         if (this.threadId !== null && this.deps.threads.get(this.threadId) === this)
           this.deps.threads.delete(this.threadId)
+        this.deps.byId.delete(this.runId)
         yield* Deferred.succeed(this.done, this.record)
         yield* Queue.end(this.work)
       }),
