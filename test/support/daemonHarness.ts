@@ -55,13 +55,22 @@ export const withDaemonServices = <A>(
         const eventLog = yield* EventLog
         const supervisor = yield* Supervisor
         const recorded: Array<RecentEvent> = []
+        /** Runs whose end someone awaits: resolved by the event itself, not by polling for it. */
+        const ended = new Map<string, () => void>()
+        const endedRuns = new Set<string>()
         // From seq 0: what the services published while they were built (recovery) is replayed too.
         const subscription = yield* eventLog.subscribe({ since: 0, bound: 1_000_000 })
         let stopped = false
         void (async () => {
           for await (const item of subscription) {
             if (stopped) return
-            if (item._tag === "Event" && record) recorded.push(item.event)
+            if (item._tag !== "Event") continue
+            if (record) recorded.push(item.event)
+            const { type, detail } = item.event
+            if ((type === "run.completed" || type === "run.failed") && typeof detail?.runId === "string") {
+              endedRuns.add(detail.runId)
+              ended.get(detail.runId)?.()
+            }
           }
         })()
         yield* supervisor.start
@@ -78,10 +87,16 @@ export const withDaemonServices = <A>(
         const approvals = yield* Approvals
         const finished = async (runId: RunId) => {
           // The final event comes after the record, the session and the approvals are updated.
-          await waitForEvent(
-            (e) => (e.type === "run.completed" || e.type === "run.failed") && e.detail?.runId === runId,
-            `the end of ${runId}`,
-          )
+          if (!endedRuns.has(runId)) {
+            let timer: ReturnType<typeof setTimeout> | undefined
+            await new Promise<void>((resolve, reject) => {
+              ended.set(runId, resolve)
+              timer = setTimeout(() => reject(new Error(`timed out waiting for the end of ${runId}`)), 20_000)
+            }).finally(() => {
+              clearTimeout(timer)
+              ended.delete(runId)
+            })
+          }
           return run(runs.get(runId))
         }
         const result = yield* Effect.promise(() =>
