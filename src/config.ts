@@ -5,10 +5,10 @@
  * `resolveConfig` is pure (the machine facts it needs come in through `ConfigInput`), so each rule
  * is tested without touching the process environment.
  */
-import { accessSync, constants, statSync } from "node:fs"
+import { accessSync, constants, existsSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { hostname } from "node:os"
-import { delimiter, isAbsolute, join, resolve } from "node:path"
+import { delimiter, dirname, isAbsolute, join, resolve } from "node:path"
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
@@ -51,6 +51,25 @@ export interface ConfigInput {
   readonly bundledCodex: string | null
   readonly isExecutable: (command: string) => boolean
   readonly isDirectory: (path: string) => boolean
+  readonly exists: (path: string) => boolean
+}
+
+/**
+ * The project a command run in `cwd` belongs to, found as git finds its repository: the nearest
+ * directory at or above `cwd` with a `.codexd/`, else the nearest with a `package.json` or `.git`,
+ * else `cwd` itself. So `codexd status` in `src/` finds the daemon started at the root.
+ */
+export const findProjectRoot = (cwd: string, exists: (path: string) => boolean): string => {
+  const ancestors: Array<string> = []
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    ancestors.push(dir)
+    if (dirname(dir) === dir) break
+  }
+  return (
+    ancestors.find((dir) => exists(join(dir, ".codexd"))) ??
+    ancestors.find((dir) => exists(join(dir, "package.json")) || exists(join(dir, ".git"))) ??
+    cwd
+  )
 }
 
 const invalid = (key: SettingKey, value: string, expected?: string): ConfigError =>
@@ -128,7 +147,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     const pathSetting = (key: SettingKey, base: string, fallback: string) =>
       Result.map(given(key), (value) => (typeof value === "string" ? resolve(base, value) : fallback))
 
-    const repoRoot = yield* pathSetting("repoRoot", input.cwd, input.cwd)
+    const repoRoot = yield* pathSetting("repoRoot", input.cwd, findProjectRoot(input.cwd, input.exists))
     if (!input.isDirectory(repoRoot))
       return yield* Result.fail(invalid("repoRoot", repoRoot, "an existing directory"))
     const stateRootDir = yield* pathSetting("stateRootDir", repoRoot, join(repoRoot, ".codexd"))
@@ -305,6 +324,7 @@ export const configInputFromProcess = (flags: Partial<Record<SettingKey, string>
   bundledCodex: bundledCodexPath(),
   isExecutable: (command) => isExecutableCommand(command, process.env),
   isDirectory,
+  exists: existsSync,
 })
 
 /** The resolved configuration as a service: resolved once at start, read everywhere. */

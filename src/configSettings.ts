@@ -91,7 +91,8 @@ export const settings = {
     describe: "project root; state and logs default to <repoRoot>/.codexd",
     schema: PathText,
     default: null,
-    derivedDefault: "the current directory",
+    derivedDefault:
+      "the nearest directory up from here with a .codexd/, else with a package.json or .git, else here",
   },
   stateRootDir: {
     env: "CODEXD_STATE_DIR",

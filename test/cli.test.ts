@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
 import { Result } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { ResolvedConfig } from "../src/domain/config.ts"
@@ -19,6 +21,20 @@ describe("codexd CLI (real process)", () => {
       expect(decoded.success.server.childCommand).toMatch(
         /@openai\/codex-[a-z0-9]+-[a-z0-9]+\/vendor\/.+\/bin\/codex$/,
       )
+    }
+  })
+
+  it("finds the project from a subdirectory: the nearest .codexd/ above", async () => {
+    const project = makeTempDir("codexd-cli-project-")
+    try {
+      mkdirSync(join(project.path, ".codexd"))
+      mkdirSync(join(project.path, "src", "deep"), { recursive: true })
+      const result = await runCodexd(["config", "--json"], { cwd: join(project.path, "src", "deep") })
+      expect((JSON.parse(result.stdout) as ResolvedConfig).paths.stateDir).toBe(
+        join(project.path, ".codexd", "state"),
+      )
+    } finally {
+      project.cleanup()
     }
   })
 

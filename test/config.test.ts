@@ -44,6 +44,28 @@ describe("resolveConfig", () => {
     expect(config.paths.runRegistryPath).toBe("/srv/project/.codexd/state/runs.json")
   })
 
+  it("finds the project from a subdirectory as git does: .codexd/ first, then package.json or .git", () => {
+    const tree = (paths: ReadonlyArray<string>) => (path: string) => paths.includes(path)
+    const rootOf = (cwd: string, paths: ReadonlyArray<string>) =>
+      Result.getOrThrow(resolveConfig(testConfigInput({ cwd, exists: tree(paths) }))).paths.repoRoot
+    // A daemon's state at the root wins over a nearer package.json (a workspace package).
+    expect(
+      rootOf("/srv/project/packages/a/src", ["/srv/project/.codexd", "/srv/project/packages/a/package.json"]),
+    ).toBe("/srv/project")
+    expect(rootOf("/srv/project/src/cli", ["/srv/project/package.json", "/srv/.git"])).toBe("/srv/project")
+    expect(rootOf("/srv/project/src", ["/srv/.git"])).toBe("/srv")
+    expect(rootOf("/tmp/loose", [])).toBe("/tmp/loose")
+    // Said explicitly, the root is what was said.
+    const given = resolveConfig(
+      testConfigInput({
+        cwd: "/srv/project/src",
+        exists: tree(["/srv/project/.codexd"]),
+        env: { CODEXD_REPO_ROOT: "." },
+      }),
+    )
+    expect(Result.getOrThrow(given).paths.repoRoot).toBe("/srv/project/src")
+  })
+
   it("takes a flag over the env var, and the env var over the default", () => {
     expect(Result.getOrThrow(resolveWith({ CODEXD_EVENT_CACHE_SIZE: "50" })).eventCacheSize).toBe(50)
     expect(

@@ -23,6 +23,8 @@ export const testConfigInput = (overrides: Partial<ConfigInput> = {}): ConfigInp
   bundledCodex: "/opt/codex/bin/codex",
   isExecutable: () => true,
   isDirectory: () => true,
+  // Nothing above cwd marks a project: cwd is the project root.
+  exists: () => false,
   ...overrides,
 })
 
