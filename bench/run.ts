@@ -3,6 +3,8 @@
  * `npm run bench -- store` runs only the benches whose name contains "store"; `npm run bench -- soak`
  * runs the memory soak, which is not part of the default set.
  */
+import { execFileSync } from "node:child_process"
+import { join } from "node:path"
 import { appServerClientBench } from "./appServerClient.bench.ts"
 import { daemonBench } from "./daemon.bench.ts"
 import { eventLogBench } from "./eventLog.bench.ts"
@@ -24,6 +26,9 @@ const benches: ReadonlyArray<[string, () => Promise<void>]> = [
 
 /** Asked for by name only: they take minutes. */
 const onRequest: ReadonlyArray<[string, () => Promise<void>]> = [["soak", soakBench]]
+
+// The benches that start `codexd` run what users run: the bundle, built from these sources first.
+execFileSync(process.execPath, [join(import.meta.dirname, "..", "scripts", "build.ts")], { stdio: "inherit" })
 
 const filter = process.argv[2]?.toLowerCase()
 for (const [name, bench] of benches) {

@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import { DaemonUnreachable } from "./cli/apiClient.ts"
 import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
 import {
   approvalsCommand,
@@ -122,10 +123,15 @@ export const runCli = async (argv: ReadonlyArray<string>): Promise<never> => {
   try {
     code = await main(argv, processIo)
   } catch (error) {
-    const message =
-      error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)
-    process.stderr.write(`codexd: ${message}\n`)
-    code = ExitCode.failed
+    if (error instanceof DaemonUnreachable) {
+      process.stderr.write(`codexd ${argv[0] ?? ""}: ${error.message}\n`)
+      code = ExitCode.noDaemon
+    } else {
+      const message =
+        error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)
+      process.stderr.write(`codexd: ${message}\n`)
+      code = ExitCode.failed
+    }
   }
   // Let stdout and stderr drain before exiting, so a piped `--json` document is never cut short.
   await new Promise<void>((resolve) => process.stdout.write("", () => resolve()))

@@ -8,6 +8,28 @@ import type { ResolvedConfig } from "../domain/config.ts"
 import { readApiToken } from "../services/api/apiToken.ts"
 import { lockHolder } from "../services/store/StateLock.ts"
 
+/**
+ * The daemon holds the lock but cannot be reached, or went away mid-answer (it stopped under `run` or
+ * `events --follow`). The CLI says so in one line and exits 3, like no daemon at all.
+ */
+export class DaemonUnreachable extends Error {
+  override readonly name = "DaemonUnreachable"
+}
+
+/** Node's fetch hides the reason (ECONNREFUSED, ...) one level down. */
+const reasonOf = (error: unknown): string => {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
+}
+
+const reaching = async <A>(base: string, request: () => Promise<A>): Promise<A> => {
+  try {
+    return await request()
+  } catch (error) {
+    throw new DaemonUnreachable(`the daemon does not answer at ${base} (${reasonOf(error)})`)
+  }
+}
+
 export interface ApiConnection {
   readonly base: string
   readonly token: string
@@ -39,15 +61,18 @@ export const connectApi = (config: ResolvedConfig): ApiConnection | { readonly n
     base,
     token,
     call: async (method, path, body) => {
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      const { status, text } = await reaching(base, async () => {
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        })
+        return { status: res.status, text: await res.text() }
       })
-      const text = await res.text()
-      return { status: res.status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) }
+      return { status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) }
     },
-    stream: (query) => fetch(`${base}${config.service.eventStreamPath}${query}`, { headers }),
+    stream: (query) =>
+      reaching(base, () => fetch(`${base}${config.service.eventStreamPath}${query}`, { headers })),
   }
 }
 
@@ -67,7 +92,9 @@ export const readFrames = async (
   let buffered = ""
   try {
     for (;;) {
-      const { value, done } = await reader.read()
+      const { value, done } = await reader.read().catch((error: unknown) => {
+        throw new DaemonUnreachable(`the event stream broke off: the daemon stopped (${reasonOf(error)})`)
+      })
       if (done) return
       // One split per chunk: slicing the rest off after every frame is quadratic in the chunk size.
       const raws = (buffered + decoder.decode(value, { stream: true })).split("\n\n")

@@ -43,7 +43,8 @@ const answer = <A>(
 ) => {
   if (reply.status >= 400) {
     io.err(`codexd ${name}: ${errorMessage(reply)}\n`)
-    return reply.status >= 500 ? ExitCode.failed : ExitCode.usage
+    // A conflict (the run already ended, the approval was answered) is the thing asked for failing.
+    return reply.status >= 500 || reply.status === 409 ? ExitCode.failed : ExitCode.usage
   }
   const decoded = decodeValue(schema, "the daemon's answer")(reply.json)
   if (Result.isFailure(decoded)) {
@@ -310,6 +311,7 @@ export const eventsCommand: Command = {
       }
       // Following: one JSON line per event with --json (a stream has no single document).
       const res = await api.stream(`?since=${after}`)
+      let dropped = false
       await readFrames(res, ({ event, data }) => {
         if (event === "reset")
           io.err(`codexd events: events before ${JSON.stringify(data)} are no longer cached\n`)
@@ -319,9 +321,13 @@ export const eventsCommand: Command = {
           const event = decodeValue(RecentEvent, "an event")(data)
           io.out(Result.isSuccess(event) ? line(event.success) : `${JSON.stringify(data)}\n`)
         }
-        return event !== "dropped"
+        dropped = event === "dropped"
+        return !dropped
       })
-      return ExitCode.ok
+      if (dropped) return ExitCode.failed
+      // A followed stream has no end of its own: the daemon closed it because it stopped.
+      io.err("codexd events: the daemon closed the event stream (it stopped)\n")
+      return ExitCode.noDaemon
     })
   },
 }

@@ -45,7 +45,7 @@ export const runCommand: Command = {
     const submitted = await api.call("POST", "/v1/runs", body)
     if (submitted.status !== 202) {
       io.err(`codexd run: ${errorMessage(submitted)}\n`)
-      return submitted.status < 500 ? ExitCode.usage : ExitCode.failed
+      return submitted.status < 500 && submitted.status !== 409 ? ExitCode.usage : ExitCode.failed
     }
     const acknowledged = decodeValue(RunRecord, "the daemon's answer")(submitted.json)
     if (Result.isFailure(acknowledged)) {
