@@ -13,7 +13,7 @@ import type { ResolvedConfig } from "./domain/config.ts"
 import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { apiRoutes, DaemonControl } from "./services/api/apiRoutes.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
-import { serveLocalApi } from "./services/api/LocalApi.ts"
+import { ApiListenError, serveLocalApi } from "./services/api/LocalApi.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
 import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
 import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
@@ -93,10 +93,21 @@ export interface DaemonReport {
   readonly note: (line: string) => void
 }
 
+/** A listen error in words: "address already in use" says more than EADDRINUSE and a stack. */
+const portProblem = (cause: unknown): string => {
+  const text = cause instanceof Error ? cause.message : String(cause)
+  if (text.includes("EADDRINUSE")) return "the port is in use"
+  if (text.includes("EACCES")) return "not allowed to use that port"
+  if (text.includes("EADDRNOTAVAIL")) return "not an address of this machine"
+  return text
+}
+
 export type DaemonOutcome =
   | { readonly _tag: "Stopped" }
   | { readonly _tag: "LockHeld"; readonly error: LockHeldError }
   | { readonly _tag: "ChildFailed"; readonly reason: string }
+  /** Something else stopped the start (the API or inspector port in use, a state directory not writable). */
+  | { readonly _tag: "Failed"; readonly reason: string }
 
 /** Resolves when SIGINT or SIGTERM arrives (or `stopSignal` is aborted). */
 const awaitStopSignal = (stopSignal?: AbortSignal) =>
@@ -221,7 +232,13 @@ export const runDaemon = (
   const withInspector = Effect.acquireUseRelease(
     options.inspectPort === undefined
       ? Effect.succeed(null)
-      : Effect.promise(() => startInspector(options.inspectPort as number)),
+      : Effect.tryPromise({
+          try: () => startInspector(options.inspectPort as number),
+          catch: (cause) =>
+            new Error(
+              `the inspector cannot listen on 127.0.0.1:${options.inspectPort}: ${portProblem(cause)}; choose another with --inspect=PORT (0: any free port)`,
+            ),
+        }),
     (inspector) => {
       if (inspector !== null) report.note(`inspector: open ${inspector.url} to watch the machines live`)
       const supervisor =
@@ -232,7 +249,16 @@ export const runDaemon = (
   )
   return Effect.runPromise(
     withInspector.pipe(
-      Effect.catch((error) => Effect.succeed({ _tag: "ChildFailed", reason: error.message } as const)),
+      Effect.catch((error) =>
+        Effect.sync(() => {
+          const reason =
+            error instanceof ApiListenError
+              ? `the API cannot listen on ${error.address}: ${portProblem(error.message)}; choose another with --api-base http://127.0.0.1:0 (any free port)`
+              : error.message
+          report.failed(reason)
+          return { _tag: "Failed", reason } as const
+        }),
+      ),
       Effect.ensuring(
         Effect.sync(() => {
           homeLock?.release()

@@ -36,7 +36,33 @@ const noStack = (stderr: string) => {
   expect(stderr).not.toMatch(/\n\s+at /)
 }
 
+/** A port held by another listener for the rest of the test. */
+const heldPort = async (): Promise<number> => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return (server.address() as { port: number }).port
+}
+
 describe("the CLI in ordinary trouble", () => {
+  it("says the API port is in use and how to choose another (exit 1)", async () => {
+    const root = temp()
+    const port = await heldPort()
+    const env = {
+      CODEXD_CHILD_COMMAND: process.execPath,
+      CODEXD_CHILD_ARGS: JSON.stringify([fakeAppServerPath, "--script-dir", root]),
+    }
+    const api = await runCodexd(["start", "--api-base", `http://127.0.0.1:${port}`], { cwd: root, env })
+    expect(api.exitCode).toBe(1)
+    expect(api.stderr).toContain(`the API cannot listen on http://127.0.0.1:${port}: the port is in use`)
+    expect(api.stderr).toContain("--api-base http://127.0.0.1:0")
+    noStack(api.stderr)
+    const inspector = await runCodexd(["start", `--inspect=${port}`], { cwd: root, env })
+    expect(inspector.exitCode).toBe(1)
+    expect(inspector.stderr).toContain(`the inspector cannot listen on 127.0.0.1:${port}: the port is in use`)
+    noStack(inspector.stderr)
+  })
+
   it("says a lock holder that does not answer its API does not answer (exit 3)", async () => {
     const root = temp()
     const config = configFor(root)

@@ -138,6 +138,7 @@ export const startCommand = (argv: () => ReadonlyArray<string>): Command => ({
         io.err(`codexd start: ${outcome.error.message}\n`)
         return ExitCode.usage
       case "ChildFailed":
+      case "Failed":
         return ExitCode.failed
     }
   },

@@ -66,7 +66,7 @@ export const smokeDaemon = async (config: ResolvedConfig, deadline: number): Pro
       reason:
         outcome._tag === "LockHeld"
           ? outcome.error.message
-          : outcome._tag === "ChildFailed"
+          : outcome._tag === "ChildFailed" || outcome._tag === "Failed"
             ? outcome.reason
             : "the daemon stopped before it was ready (the smoke's lifetime ended)",
     })

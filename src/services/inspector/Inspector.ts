@@ -48,6 +48,11 @@ export const startInspector = async (port: number): Promise<InspectorHandle> => 
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" })
     res.end(bridgePage(wsUrl))
   })
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject)
+    http.listen(port, "127.0.0.1", resolve)
+  })
+  // Made once the port is ours: a relay over a server that failed to listen re-emits its error unheard.
   const relay = new WebSocketServer({ server: http })
   relay.on("connection", (socket) => {
     for (const message of recent) socket.send(message)
@@ -59,10 +64,6 @@ export const startInspector = async (port: number): Promise<InspectorHandle> => 
         if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message)
       }
     })
-  })
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject)
-    http.listen(port, "127.0.0.1", resolve)
   })
   const bound = (http.address() as AddressInfo).port
   wsUrl = `ws://127.0.0.1:${bound}`
