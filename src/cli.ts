@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import packageJson from "../package.json" with { type: "json" }
 import { DaemonUnreachable } from "./cli/apiClient.ts"
 import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
 import {
@@ -16,6 +17,7 @@ import {
   sessionsCommand,
   steerCommand,
 } from "./cli/clientCommands.ts"
+import { closestName } from "./cli/closestName.ts"
 import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
 import { configCommand } from "./cli/configCommand.ts"
 import { commandHelp, generalHelp } from "./cli/help.ts"
@@ -83,9 +85,18 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<Exit
     io.out(generalHelp(commands))
     return name === undefined ? ExitCode.usage : ExitCode.ok
   }
+  if (name === "--version" || name === "-V") {
+    io.out(`codexd ${packageJson.version}\n`)
+    return ExitCode.ok
+  }
   const command = commands.find((c) => c.name === name)
   if (command === undefined) {
-    io.err(`codexd: unknown command ${JSON.stringify(name)}; run \`codexd help\` for the list\n`)
+    const near = closestName(
+      name,
+      commands.map((c) => c.name),
+    )
+    const hint = near === null ? "" : `did you mean \`codexd ${near}\`? `
+    io.err(`codexd: unknown command ${JSON.stringify(name)}; ${hint}run \`codexd help\` for the list\n`)
     return ExitCode.usage
   }
   commandArgv = rest
@@ -98,6 +109,13 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<Exit
   if (args.flags.help === true) {
     io.out(commandHelp(command))
     return ExitCode.ok
+  }
+  const stray = args.positionals.slice(command.maxPositionals ?? 0)
+  if (stray.length > 0) {
+    io.err(
+      `codexd ${command.name}: unexpected argument ${JSON.stringify(stray[0])}\n\n${commandHelp(command)}`,
+    )
+    return ExitCode.usage
   }
   const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect)
   if (!command.needsConfig) return command.run({ args, io, run })

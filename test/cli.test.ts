@@ -38,6 +38,23 @@ describe("codexd CLI (real process)", () => {
     }
   })
 
+  it("prints its version, suggests the command meant, and refuses stray arguments", async () => {
+    const version = await runCodexd(["--version"], { cwd: repo.path })
+    expect(version.exitCode).toBe(0)
+    expect(version.stdout).toMatch(/^codexd \d+\.\d+\.\d+$/)
+    const typo = await runCodexd(["stauts"], { cwd: repo.path })
+    expect(typo.exitCode).toBe(2)
+    expect(typo.stderr).toContain("did you mean `codexd status`?")
+    const nothingNear = await runCodexd(["frobnicate"], { cwd: repo.path })
+    expect(nothingNear.stderr).not.toContain("did you mean")
+    const stray = await runCodexd(["start", "banana"], { cwd: repo.path })
+    expect(stray.exitCode).toBe(2)
+    expect(stray.stderr).toMatch(/^codexd start: unexpected argument "banana"/)
+    // Commands that take words still do.
+    const runs = await runCodexd(["runs", "run_x", "run_y"], { cwd: repo.path })
+    expect(runs.stderr).toContain('unexpected argument "run_y"')
+  })
+
   it("config honours flags over env", async () => {
     const result = await runCodexd(["config", "--json", "--node-id", "flagged"], {
       cwd: repo.path,

@@ -115,6 +115,7 @@ export const sessionsCommand: Command = {
 
 export const runsCommand: Command = {
   name: "runs",
+  maxPositionals: 1,
   summary: "list the runs, or show one",
   usage: "codexd runs [ID] [--json]",
   flags: jsonFlag,
@@ -199,6 +200,7 @@ export const approvalsCommand: Command = {
 
 export const approveCommand: Command = {
   name: "approve",
+  maxPositionals: 1,
   summary: "answer a pending approval",
   usage: "codexd approve <id> --decision <accept|acceptForSession|decline|cancel> [--json]",
   flags: {
@@ -232,6 +234,7 @@ export const approveCommand: Command = {
 
 export const interruptCommand: Command = {
   name: "interrupt",
+  maxPositionals: 1,
   summary: "interrupt a run",
   usage: "codexd interrupt <runId> [--json]",
   flags: jsonFlag,
@@ -254,6 +257,7 @@ export const interruptCommand: Command = {
 
 export const steerCommand: Command = {
   name: "steer",
+  maxPositionals: Number.POSITIVE_INFINITY,
   summary: "steer a running run, or replace a queued run's prompt",
   usage: "codexd steer <runId> <text> [--json]",
   flags: jsonFlag,

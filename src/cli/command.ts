@@ -34,6 +34,8 @@ interface CommandInfo {
   readonly summary: string
   readonly usage: string
   readonly flags: FlagTable
+  /** How many words besides flags the command takes (ids, a prompt); more is a usage error. Default 0. */
+  readonly maxPositionals?: number
 }
 
 /** Most commands need a valid configuration; `help` must work even when the environment is broken. */

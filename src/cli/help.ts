@@ -34,7 +34,7 @@ export const generalHelp = (commands: ReadonlyArray<Command>): string => {
   return [
     "codexd: run OpenAI Codex as a supervised local service",
     "",
-    "usage: codexd <command> [options]",
+    "usage: codexd <command> [options]      codexd --version",
     "",
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
@@ -42,7 +42,7 @@ export const generalHelp = (commands: ReadonlyArray<Command>): string => {
     "configuration (every command; flag > environment variable > default):",
     ...configFlagLines(),
     "",
-    "exit codes: 0 ok, 1 the thing asked for failed, 2 bad usage or bad config, 3 no daemon is running",
+    "exit codes: 0 ok, 1 the thing asked for failed, 2 bad usage or bad config, 3 no daemon is running (or answering)",
     "run `codexd <command> --help` for a command's own options",
     "",
   ].join("\n")

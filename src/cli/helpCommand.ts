@@ -4,6 +4,7 @@ import { commandHelp, generalHelp } from "./help.ts"
 
 export const helpCommand = (commands: () => ReadonlyArray<Command>): Command => ({
   name: "help",
+  maxPositionals: 1,
   summary: "show this help, or one command's help",
   usage: "codexd help [COMMAND]",
   flags: {},

@@ -11,6 +11,7 @@ import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
 export const runCommand: Command = {
   name: "run",
+  maxPositionals: Number.POSITIVE_INFINITY,
   summary: "run a prompt (in a session, or a new worker session) and stream the agent's answer",
   usage: "codexd run <prompt> [--session ID] [--cwd DIR] [--approvals MODE] [--json] [--no-follow]",
   flags: {
