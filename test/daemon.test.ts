@@ -1,10 +1,12 @@
 /** `codexd start | stop | status | machines` as real processes, supervising the fake app-server. */
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { execa } from "execa"
 import { afterEach, describe, expect, it } from "vitest"
+import type { StatusSummary } from "../src/cli/statusSummary.ts"
 import { readLockPid } from "../src/services/store/StateLock.ts"
 import { isProcessAlive } from "../src/system/processes.ts"
-import { runCodexd } from "./support/cli.ts"
+import { codexdBin, runCodexd } from "./support/cli.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
 import { freePort } from "./support/freePort.ts"
@@ -85,7 +87,7 @@ describe("codexd daemon (real processes, fake app-server)", () => {
   })
 
   it("--detach returns once ready, and stop stops it", async () => {
-    const { cli } = setup()
+    const { cli, dir, env } = setup()
     const started = await cli(["start", "--detach", "--json"])
     expect(started.exitCode).toBe(0)
     const ready = JSON.parse(started.stdout) as { ready: boolean; pid: number; childPid: number }
@@ -94,6 +96,28 @@ describe("codexd daemon (real processes, fake app-server)", () => {
     cleanups.push(() => {
       if (isProcessAlive(ready.pid)) process.kill(ready.pid, "SIGKILL")
     })
+    // The table people read (plain: not a TTY), and the summary scripts poll.
+    const table = await cli(["status"])
+    expect(table.stdout).toMatch(new RegExp(`^codexd\\s+${ready.pid}\\s+online\\s+\\S+`, "m"))
+    expect(table.stdout).toMatch(new RegExp(`^child\\s+${ready.childPid}\\s+running\\s+`, "m"))
+    expect(table.stdout).toMatch(/^runs\s+0 queued, 0 running, 0 completed, 0 failed\s+tokens 0$/m)
+    expect(table.stdout).not.toContain("\u001b[")
+    const brief = JSON.parse((await cli(["status", "--json", "--brief"])).stdout) as StatusSummary
+    expect(brief.running).toBe(true)
+    expect(brief.daemon.pid).toBe(ready.pid)
+    expect(brief.child.pid).toBe(ready.childPid)
+    expect(brief.daemon.rssMb).toBeGreaterThan(10)
+    expect(brief.runs).toEqual({ queued: 0, running: 0, completed: 0, failed: 0 })
+    expect(Object.keys(brief)).not.toContain("runRegistry")
+    // On a terminal (a pty from `script`) the states are coloured, unless NO_COLOR says not to.
+    const onTty = (noColor: boolean) =>
+      execa("script", ["-qc", `${process.execPath} ${codexdBin} status --brief`, "/dev/null"], {
+        cwd: dir,
+        env: { ...env, ...(noColor ? { NO_COLOR: "1" } : {}) },
+        reject: false,
+      })
+    expect((await onTty(false)).stdout).toContain("\u001b[32monline\u001b[39m")
+    expect((await onTty(true)).stdout).not.toContain("\u001b[")
     const stopped = await cli(["stop", "--json"])
     expect(JSON.parse(stopped.stdout)).toEqual({ stopped: true, pid: ready.pid, via: "api" })
     expect(isProcessAlive(ready.pid)).toBe(false)

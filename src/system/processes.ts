@@ -41,3 +41,10 @@ export const isProcessAlive = (pid: number): boolean => {
     return (error as NodeJS.ErrnoException).code === "EPERM"
   }
 }
+
+/** A process's resident memory in MB, from /proc (null where there is no /proc, or no such process). */
+export const residentMb = (pid: number | null): number | null => {
+  if (pid === null) return null
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readProc(pid, "status") ?? "")?.[1]
+  return kb === undefined ? null : Number(kb) / 1024
+}
