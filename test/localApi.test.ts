@@ -8,8 +8,10 @@ import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ApprovalRegistryState } from "../src/domain/approval.ts"
 import { decodeJsonText } from "../src/domain/decode.ts"
+import type { RecentEvent } from "../src/domain/event.ts"
 import { readStatus } from "../src/services/status/statusSnapshot.ts"
 import { type ApiAccess, apiAccess } from "./support/apiClient.ts"
+import { runCodexd } from "./support/cli.ts"
 import { fakeDaemonConfig } from "./support/daemonHarness.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
@@ -192,6 +194,28 @@ describe("local API", () => {
     const status = await Effect.runPromise(readStatus(config))
     expect(status.corruptFiles).toEqual([])
     expect(status.snapshot?.runRegistry.runs.length).toBeGreaterThan(0)
+  })
+
+  it("codexd events picks by count, run and type, and folds a message's deltas into one line", async () => {
+    const run = await api.call("POST", "/v1/runs", { body: { prompt: "deltas 40" } })
+    const runId = String(run.json.runId)
+    await waitForRun(runId)
+    const events = async (...args: Array<string>) => {
+      const result = await runCodexd(["events", ...args], { cwd: temp.path })
+      expect(result.exitCode).toBe(0)
+      return result.stdout
+    }
+    expect(JSON.parse(await events("-n", "3", "--json"))).toHaveLength(3)
+    const ofRun = JSON.parse(await events("--run", runId, "--type", "run.", "--json")) as Array<RecentEvent>
+    expect(ofRun.length).toBeGreaterThan(40)
+    expect(ofRun.every((e) => e.detail?.runId === runId && e.type.startsWith("run."))).toBe(true)
+    // 40 deltas of one message are one line of the human view, holding all of the text.
+    const human = (await events("--run", runId)).split("\n")
+    const deltaLines = human.filter((l) => l.includes("run.message.delta"))
+    expect(deltaLines).toHaveLength(1)
+    expect(deltaLines[0]).toContain("x".repeat(40))
+    const bad = await runCodexd(["events", "-n", "many"], { cwd: temp.path })
+    expect(bad.exitCode).toBe(2)
   })
 
   it("streams events as SSE with ids, replays from a seq, and filters by run", async () => {

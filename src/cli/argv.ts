@@ -18,6 +18,8 @@ export interface FlagSpec {
   readonly describe: string
   /** Shown in help for string flags: `--since SEQ`. */
   readonly placeholder?: string
+  /** A one-letter alias: `-n 20` for `--lines 20`. */
+  readonly short?: string
 }
 
 export type FlagTable = Readonly<Record<string, FlagSpec>>
@@ -35,8 +37,15 @@ export const parseArgs = (
   const flags: Record<string, string | true> = {}
   const positionals: Array<string> = []
   const fail = (message: string) => Result.fail(new UsageError({ message, command }))
+  const shorts = new Map(
+    Object.entries(table).flatMap(([name, spec]) =>
+      spec.short === undefined ? [] : [[`-${spec.short}`, name]],
+    ),
+  )
   for (let i = 0; i < args.length; i++) {
-    const word = args[i] as string
+    const given = args[i] as string
+    const long = shorts.get(given)
+    const word = long === undefined ? given : `--${long}`
     if (word === "--") {
       positionals.push(...args.slice(i + 1))
       break

@@ -14,6 +14,7 @@ import { RunRecord } from "../domain/run.ts"
 import { StatusSnapshot } from "../domain/status.ts"
 import { type ApiConnection, type ApiReply, connectApi, errorMessage, readFrames } from "./apiClient.ts"
 import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
+import { EventLines } from "./eventLines.ts"
 
 const withApi = async (
   name: string,
@@ -285,19 +286,36 @@ export const steerCommand: Command = {
 export const eventsCommand: Command = {
   name: "events",
   summary: "print recent events, or follow them live",
-  usage: "codexd events [--follow] [--since SEQ] [--json]",
+  usage: "codexd events [-f|--follow] [-n N] [--since SEQ] [--run ID] [--type PREFIX] [--json]",
   flags: {
     ...jsonFlag,
-    follow: { kind: "boolean", describe: "keep printing events as they happen" },
+    follow: { kind: "boolean", short: "f", describe: "keep printing events as they happen" },
+    lines: { kind: "string", short: "n", placeholder: "N", describe: "only the last N recent events" },
     since: { kind: "string", placeholder: "SEQ", describe: "only events after this seq" },
+    run: { kind: "string", placeholder: "ID", describe: "only the events of this run" },
+    type: {
+      kind: "string",
+      placeholder: "PREFIX",
+      describe: "only events whose type starts so (run.command)",
+    },
   },
   needsConfig: true,
   run: async ({ args, config, io }) => {
-    const since = args.flags.since
-    if (since !== undefined && (typeof since !== "string" || !/^\d+$/.test(since))) {
-      io.err("codexd events: --since must be a non-negative integer\n")
+    const number = (name: string): number | null | undefined => {
+      const value = args.flags[name]
+      if (value === undefined) return undefined
+      return typeof value === "string" && /^\d+$/.test(value) ? Number(value) : null
+    }
+    const since = number("since")
+    const lines = number("lines")
+    if (since === null || lines === null) {
+      io.err(`codexd events: --${since === null ? "since" : "lines"} must be a non-negative integer\n`)
       return ExitCode.usage
     }
+    const runId = typeof args.flags.run === "string" ? args.flags.run : null
+    const typePrefix = typeof args.flags.type === "string" ? args.flags.type : null
+    const wanted = (e: RecentEvent) =>
+      (runId === null || e.detail?.runId === runId) && (typePrefix === null || e.type.startsWith(typePrefix))
     const json = args.flags.json === true
     const follow = args.flags.follow === true
     return withApi("events", config, io, async (api) => {
@@ -305,29 +323,36 @@ export const eventsCommand: Command = {
       const snapshot = decodeValue(StatusSnapshot, "the daemon's status")(status.json)
       if (status.status >= 400 || Result.isFailure(snapshot))
         return answer("events", io, json, status, StatusSnapshot, () => "")
-      const after = since === undefined ? 0 : Number(since)
-      const shown = snapshot.success.recentEvents.events.filter((e) => e.seq > after)
-      const line = (e: RecentEvent) =>
-        `${String(e.seq).padStart(6)} ${text(e.createdAt)} ${text(e.level).padEnd(5)} ${text(e.type).padEnd(22)} ${clip(e.message, 100)}\n`
+      const after = since ?? 0
+      const recent = snapshot.success.recentEvents.events.filter((e) => e.seq > after && wanted(e))
+      const shown = lines === undefined ? recent : recent.slice(Math.max(0, recent.length - lines))
+      const view = new EventLines()
       if (!follow) {
-        io.out(json ? `${JSON.stringify(shown)}\n` : shown.map(line).join(""))
+        io.out(json ? `${JSON.stringify(shown)}\n` : shown.map((e) => view.add(e)).join("") + view.end())
         return ExitCode.ok
       }
       // Following: one JSON line per event with --json (a stream has no single document).
-      const res = await api.stream(`?since=${after}`)
+      if (!json) io.out(shown.map((e) => view.add(e)).join(""))
+      else for (const e of shown) io.out(`${JSON.stringify(e)}\n`)
+      const from = shown.at(-1)?.seq ?? snapshot.success.recentEvents.lastSeq
+      const res = await api.stream(
+        `?since=${from}${runId === null ? "" : `&runId=${encodeURIComponent(runId)}`}`,
+      )
       let dropped = false
       await readFrames(res, ({ event, data }) => {
         if (event === "reset")
           io.err(`codexd events: events before ${JSON.stringify(data)} are no longer cached\n`)
         else if (event === "dropped") io.err("codexd events: the daemon dropped this stream (too slow)\n")
-        else if (json) io.out(`${JSON.stringify(data)}\n`)
         else {
-          const event = decodeValue(RecentEvent, "an event")(data)
-          io.out(Result.isSuccess(event) ? line(event.success) : `${JSON.stringify(data)}\n`)
+          const decoded = decodeValue(RecentEvent, "an event")(data)
+          if (Result.isFailure(decoded)) io.out(`${JSON.stringify(data)}\n`)
+          else if (wanted(decoded.success))
+            io.out(json ? `${JSON.stringify(data)}\n` : view.add(decoded.success))
         }
         dropped = event === "dropped"
         return !dropped
       })
+      io.out(view.end())
       if (dropped) return ExitCode.failed
       // A followed stream has no end of its own: the daemon closed it because it stopped.
       io.err("codexd events: the daemon closed the event stream (it stopped)\n")

@@ -5,11 +5,12 @@ import type { Command } from "./command.ts"
 
 const flagLines = (table: FlagTable): Array<string> => {
   const entries = Object.entries(table).map(([name, spec]) => [
-    spec.kind === "string"
-      ? `--${name} ${spec.placeholder ?? "VALUE"}`
-      : spec.kind === "optional"
-        ? `--${name}[=${spec.placeholder ?? "VALUE"}]`
-        : `--${name}`,
+    (spec.short === undefined ? "" : `-${spec.short}, `) +
+      (spec.kind === "string"
+        ? `--${name} ${spec.placeholder ?? "VALUE"}`
+        : spec.kind === "optional"
+          ? `--${name}[=${spec.placeholder ?? "VALUE"}]`
+          : `--${name}`),
     spec.describe,
   ])
   const width = Math.max(0, ...entries.map(([left]) => (left ?? "").length))
