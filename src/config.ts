@@ -157,6 +157,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     const eventCacheSize = yield* settingValue("eventCacheSize")
     const smokeLifetimeMs = yield* settingValue("smokeLifetimeMs")
     const runRetention = yield* settingValue("runRetention")
+    const logRotation = { maxBytes: yield* settingValue("logMaxBytes"), keep: yield* settingValue("logKeep") }
     const maxConcurrentRuns = yield* settingValue("maxConcurrentRuns")
     const runSilenceTimeoutMs = yield* settingValue("runSilenceTimeoutMs")
     const approvals = yield* settingValue("approvals")
@@ -220,6 +221,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       smokeLifetimeMs,
       runRetention,
       runs: { maxConcurrentRuns, runSilenceTimeoutMs, approvals, approvalTimeoutMs },
+      logRotation,
       protocolLog,
       paths: {
         repoRoot,

@@ -129,6 +129,22 @@ export const settings = {
     schema: intText(1),
     default: "1000",
   },
+  logMaxBytes: {
+    env: "CODEXD_LOG_MAX_BYTES",
+    flag: "log-max-bytes",
+    form: "a positive integer (bytes)",
+    describe: "size at which events.jsonl, daemon.log and child.stderr.log are rotated",
+    schema: intText(1),
+    default: String(64 * 1024 * 1024),
+  },
+  logKeep: {
+    env: "CODEXD_LOG_KEEP",
+    flag: "log-keep",
+    form: "a non-negative integer",
+    describe: "rotated files kept of each log (<name>.1 is the newest)",
+    schema: intText(0),
+    default: "5",
+  },
   smokeLifetimeMs: {
     env: "CODEXD_SMOKE_LIFETIME_MS",
     flag: "smoke-lifetime-ms",

@@ -45,7 +45,12 @@ export const foundationLayer = (
 ): Layer.Layer<CodexdConfig | Store | EventLog, StoreError> =>
   Layer.provideMerge(EventLog.layer(options.eventLog), Store.layer({ readOnly: false })).pipe(
     Layer.provideMerge(CodexdConfig.layerOf(config)),
-    Layer.provide(fileLoggingLayer(openPinoFile(config.paths.daemonLogPath))),
+    // Merged, not only provided: the daemon's own program logs to daemon.log too, not to the console.
+    Layer.provideMerge(
+      fileLoggingLayer(
+        openPinoFile(config.paths.daemonLogPath, { sync: true, rotation: config.logRotation }),
+      ),
+    ),
   )
 
 /**
@@ -173,6 +178,9 @@ export const runDaemon = (
       message: `codexd ${packageJson.version} started (pid ${process.pid})`,
       detail: { pid: process.pid, version: packageJson.version, tookOverLockFrom: lock.tookOverFrom },
     })
+    yield* Effect.logInfo(
+      `codexd ${packageJson.version} started (pid ${process.pid}, state ${config.paths.stateDir})`,
+    )
 
     // The API comes up before the child is ready: runs may be submitted (and wait) from the start.
     const shutdownAsked = yield* Deferred.make<string>()
@@ -186,6 +194,7 @@ export const runDaemon = (
       }),
     )
     yield* store.updateDaemonState((state) => ({ ...(state ?? started(initialChild)), apiBase: api.apiBase }))
+    yield* Effect.logInfo(`api listening on ${api.apiBase}`)
 
     yield* supervisor.start
     const status = yield* supervisor.settled
@@ -206,15 +215,17 @@ export const runDaemon = (
         apiBase: null,
         stoppedAt,
       }))
+      yield* Effect.logError(`not started: ${reason}`)
       report.failed(reason)
       return { _tag: "ChildFailed", reason } as const
     }
-    report.ready(
-      `codexd ready: pid ${process.pid}, ${describeChild(child)}, api ${api.apiBase} (state ${config.paths.stateDir})`,
-    )
+    const readyLine = `codexd ready: pid ${process.pid}, ${describeChild(child)}, api ${api.apiBase} (state ${config.paths.stateDir})`
+    yield* Effect.logInfo(readyLine)
+    report.ready(readyLine)
 
     const signal = yield* Effect.raceFirst(awaitStopSignal(options.stopSignal), Deferred.await(shutdownAsked))
     yield* events.publish({ type: "daemon.stopping", message: `stopping on ${signal}`, detail: { signal } })
+    yield* Effect.logInfo(`stopping on ${signal}`)
     yield* supervisor.stop
     const stoppedChild = yield* childNow
     const stoppedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
@@ -226,6 +237,7 @@ export const runDaemon = (
       child: stoppedChild,
     }))
     yield* events.publish({ type: "daemon.stopped", message: "codexd stopped", detail: null })
+    yield* Effect.logInfo("codexd stopped")
     return { _tag: "Stopped" } as const
   })
 

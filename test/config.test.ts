@@ -223,6 +223,8 @@ describe("resolveConfig", () => {
       eventCacheSize: resolved.eventCacheSize,
       smokeLifetimeMs: resolved.smokeLifetimeMs,
       runRetention: resolved.runRetention,
+      logMaxBytes: resolved.logRotation.maxBytes,
+      logKeep: resolved.logRotation.keep,
       maxConcurrentRuns: resolved.runs.maxConcurrentRuns,
       runSilenceTimeoutMs: resolved.runs.runSilenceTimeoutMs,
       approvals: resolved.runs.approvals,

@@ -64,6 +64,12 @@ describe("codexd daemon (real processes, fake app-server)", () => {
     expect(after.exitCode).toBe(3)
     expect(JSON.parse(after.stdout).daemon).toMatchObject({ started: false, child: { status: "stopped" } })
     expect(readFileSync(join(dir, ".codexd", "logs", "events.jsonl"), "utf8")).toContain("daemon.stopped")
+    // daemon.log tells the daemon's own life, in order.
+    const daemonLog = readFileSync(join(dir, ".codexd", "logs", "daemon.log"), "utf8")
+    const said = ["started (pid", "api listening on", "codexd ready", "stopping on", "codexd stopped"]
+    const at = said.map((words) => daemonLog.indexOf(words))
+    expect(at.every((i) => i >= 0)).toBe(true)
+    expect(at).toEqual([...at].sort((a, b) => a - b))
   })
 
   it("takes over a stale lock left by a dead daemon", async () => {

@@ -20,6 +20,10 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
     case "approvals":
     case "approvalTimeoutMs":
       return String(config.runs[key])
+    case "logMaxBytes":
+      return String(config.logRotation.maxBytes)
+    case "logKeep":
+      return String(config.logRotation.keep)
     case "localApiBase":
     case "eventStreamPath":
       return config.service[key]

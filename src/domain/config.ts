@@ -80,6 +80,8 @@ export const ResolvedConfig = Schema.Struct({
   /** Finished runs kept in the run registry before older ones move to the archive. */
   runRetention: NonNegativeInt,
   runs: RunsConfig,
+  /** Logs past this size are rotated, keeping `keep` older files. */
+  logRotation: Schema.Struct({ maxBytes: PositiveInt, keep: NonNegativeInt }),
   /** Write every raw protocol line to the child stdout log. */
   protocolLog: Schema.Boolean,
   paths: RuntimePaths,

@@ -69,7 +69,7 @@ export class EventLog extends Context.Service<
       Effect.gen(function* () {
         const config = yield* CodexdConfig
         const store = yield* Store
-        const log = openEventLogFile(config.paths.structuredEventLogPath)
+        const log = openEventLogFile(config.paths.structuredEventLogPath, config.logRotation)
         const eventLog = yield* makeEventLog({
           store,
           log,
@@ -218,9 +218,13 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
      * be read. The file is the record of every event; what is older than the cache was flushed long ago.
      */
     const loggedBetween = (since: number, before: number): Array<RecentEvent> | null => {
-      let text: string
+      // The newest rotated file first: a follower's gap may begin before the last rotation.
+      let text = ""
       try {
-        text = readFileSync(logPath, "utf8")
+        text = readFileSync(`${logPath}.1`, "utf8")
+      } catch {}
+      try {
+        text += readFileSync(logPath, "utf8")
       } catch {
         return null
       }

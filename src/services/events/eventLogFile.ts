@@ -10,6 +10,7 @@
 import { dirname } from "node:path"
 import pino from "pino"
 import type { RecentEvent } from "../../domain/event.ts"
+import { type RotationPolicy, rotateDestination } from "../../system/logRotation.ts"
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 
 const json = new WeakMap<RecentEvent, string>()
@@ -30,9 +31,10 @@ export interface EventLogFile {
   readonly flush: (done: () => void) => void
 }
 
-export const openEventLogFile = (path: string): EventLogFile => {
+export const openEventLogFile = (path: string, rotation: RotationPolicy): EventLogFile => {
   ensurePrivateDir(dirname(path))
   const destination = pino.destination({ dest: path, sync: false, mode: PRIVATE_FILE_MODE })
+  rotateDestination(destination, path, rotation)
   return {
     append: (event) => {
       destination.write(`${serialized(event)}\n`)

@@ -15,6 +15,7 @@ import { CodexdConfig } from "../../config.ts"
 import { type AppServerEvent, toAppServerEvent } from "../../domain/appServer/events.ts"
 import { type ExecRunSpec, execArgv } from "../../domain/exec/execArgv.ts"
 import { makeExecTranslator, type Notification } from "../../domain/exec/execTranslation.ts"
+import { RotatingAppender } from "../../system/logRotation.ts"
 import { PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 import { EventLog } from "../events/EventLog.ts"
 import { redactText } from "../logging/redact.ts"
@@ -66,6 +67,7 @@ export class ExecAdapter extends Context.Service<
 const makeExecAdapter = (options: ExecAdapterOptions) =>
   Effect.gen(function* () {
     const config = yield* CodexdConfig
+    const stderrLog = new RotatingAppender(config.paths.stderrLogPath, config.logRotation)
     const eventLog = yield* EventLog
     const bridge = yield* makeBridge<never>()
     const publish = (effect: Effect.Effect<unknown>) => bridge.fork(effect)
@@ -137,7 +139,7 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
           })
           let stderrTail = ""
           child.stderr.on("data", (chunk: Buffer) => {
-            appendFileSync(config.paths.stderrLogPath, chunk, { mode: PRIVATE_FILE_MODE })
+            stderrLog.append(chunk)
             stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES)
           })
 

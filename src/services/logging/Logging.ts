@@ -9,6 +9,7 @@ import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import pino from "pino"
+import { type RotationPolicy, rotateDestination } from "../../system/logRotation.ts"
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
 import { redactSecrets, redactText } from "./redact.ts"
 
@@ -16,11 +17,14 @@ export type PinoLogger = pino.Logger
 
 export interface PinoFileOptions {
   readonly sync?: boolean
+  readonly rotation?: RotationPolicy
 }
 
 /** A pino logger writing JSON lines to `path`; every object and message passes through redaction. */
 export const openPinoFile = (path: string, options: PinoFileOptions = {}): PinoLogger => {
   ensurePrivateDir(dirname(path))
+  const destination = pino.destination({ dest: path, sync: options.sync ?? false, mode: PRIVATE_FILE_MODE })
+  if (options.rotation !== undefined) rotateDestination(destination, path, options.rotation)
   return pino(
     {
       base: { pid: process.pid },
@@ -38,7 +42,7 @@ export const openPinoFile = (path: string, options: PinoFileOptions = {}): PinoL
         },
       },
     },
-    pino.destination({ dest: path, sync: options.sync ?? false, mode: PRIVATE_FILE_MODE }),
+    destination,
   )
 }
 

@@ -174,7 +174,7 @@ const makeSupervisor = (options: SupervisorOptions) =>
       actors: {
         childProcess: childProcessActor(bridge, {
           ...actorOptions,
-          stderrPath: config.paths.stderrLogPath,
+          stderrLog: { path: config.paths.stderrLogPath, rotation: config.logRotation },
           killTimeoutMs: options.killTimeoutMs,
           live,
         }),

@@ -13,10 +13,11 @@ import { makeAppServerClient } from "../appServer/AppServerClient.ts"
 import type { Bridge } from "../runtime.ts"
 import { type AppServerProcess, spawnAppServer } from "../transport/appServerProcess.ts"
 import type { SpawnError } from "../transport/processGroup.ts"
+import type { StderrLog } from "../transport/stderrTail.ts"
 import { type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
 
 export interface ChildProcessActorOptions extends ChildActorOptions {
-  readonly stderrPath: string
+  readonly stderrLog: StderrLog
   readonly killTimeoutMs: number
   /** Every process not yet exited, so a stop (or the next spawn) can wait for each. */
   readonly live: Set<AppServerProcess>
@@ -47,7 +48,7 @@ export const childProcessActor = (bridge: Bridge<never>, options: ChildProcessAc
                 command: input.command,
                 args: input.args,
                 cwd: input.cwd,
-                stderrPath: options.stderrPath,
+                stderrLog: options.stderrLog,
                 ...(options.onRawLine === undefined ? {} : { onRawLine: options.onRawLine }),
               }),
             catch: (error) => error as SpawnError,

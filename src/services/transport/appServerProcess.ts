@@ -7,7 +7,7 @@
  */
 import { execa } from "execa"
 import { processGroupOptions, SpawnError, signalGroup, stopGroup } from "./processGroup.ts"
-import { captureStderr } from "./stderrTail.ts"
+import { captureStderr, type StderrLog } from "./stderrTail.ts"
 import { type ChildExit, stdioTransport } from "./stdioTransport.ts"
 import type { Transport } from "./Transport.ts"
 
@@ -17,7 +17,7 @@ export interface AppServerProcessOptions {
   readonly cwd: string
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Append the child's stderr here; discarded when absent. */
-  readonly stderrPath?: string
+  readonly stderrLog?: StderrLog
   readonly onRawLine?: (direction: "in" | "out", line: string) => void
 }
 
@@ -56,7 +56,7 @@ export const spawnAppServer = (options: AppServerProcessOptions): AppServerProce
     void child.catch(() => undefined)
     throw new SpawnError({ command: options.command, cause: "no process was started" })
   }
-  const stderr = captureStderr(child.stderr, options.stderrPath)
+  const stderr = captureStderr(child.stderr, options.stderrLog)
   let exitedFlag = false
   const exited: Promise<ChildExit> = child.then((result) => {
     exitedFlag = true

@@ -1,9 +1,11 @@
 /**
- * A child's stderr: appended to its log file (created 0600: it may hold prompts and paths) and its
+ * A child's stderr: appended to its log file (created 0600: it may hold prompts and paths; rotated by
+ * size) and its
  * end kept in memory, so that a child that dies can be reported with the last thing it said.
  */
-import { createWriteStream } from "node:fs"
+
 import type { Readable } from "node:stream"
+import { RotatingAppender, type RotationPolicy } from "../../system/logRotation.ts"
 
 const TAIL_CHARS = 4_096
 
@@ -12,16 +14,20 @@ export interface StderrTail {
   readonly lastLine: () => string
 }
 
-export const captureStderr = (stream: Readable, logPath: string | undefined): StderrTail => {
-  const log = logPath === undefined ? null : createWriteStream(logPath, { flags: "a", mode: 0o600 })
-  log?.on("error", () => undefined)
+/** Where a child's stderr goes: appended to `path`, rotated by size. */
+export interface StderrLog {
+  readonly path: string
+  readonly rotation: RotationPolicy
+}
+
+export const captureStderr = (stream: Readable, logTo: StderrLog | undefined): StderrTail => {
+  const log = logTo === undefined ? null : new RotatingAppender(logTo.path, logTo.rotation)
   let tail = ""
   stream.on("data", (chunk: Buffer) => {
-    log?.write(chunk)
+    log?.append(chunk)
     tail = (tail + chunk.toString("utf8")).slice(-TAIL_CHARS)
   })
   stream.on("error", () => undefined)
-  stream.once("close", () => log?.end())
   return {
     lastLine: () =>
       tail
