@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { execa } from "execa"
 import { afterEach, describe, expect, it } from "vitest"
 import { processStartTime } from "../src/system/processes.ts"
+import { apiAccess } from "./support/apiClient.ts"
 import { codexdBin, runCodexd } from "./support/cli.ts"
 import { startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
@@ -108,8 +109,16 @@ describe("the CLI in ordinary trouble", () => {
     follow.all?.on("data", (chunk: Buffer) => {
       seen += chunk.toString("utf8")
     })
-    for (let waited = 0; !seen.includes("daemon.") && waited < 30_000; waited += 20)
-      await new Promise((r) => setTimeout(r, 20))
+    const waitToSee = async (text: string) => {
+      for (let waited = 0; !seen.includes(text); waited += 20) {
+        if (waited > 30_000) throw new Error(`events --follow never printed ${text}:\n${seen}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+    await waitToSee("daemon.")
+    // A new event reaching it proves the live stream is connected (not only the replay printed).
+    await apiAccess(configFor(root)).call("POST", "/v1/sessions", { body: { purpose: "worker" } })
+    await waitToSee("session.")
     // SIGKILL: no goodbye on the stream, the connection just breaks.
     daemon.child.kill("SIGKILL")
     const result = await follow
