@@ -22,6 +22,7 @@ import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
 import { configCommand } from "./cli/configCommand.ts"
 import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
+import { logsCommand } from "./cli/logsCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
 import { runCommand } from "./cli/runCommand.ts"
 import { smokeCommand } from "./cli/smokeCommand.ts"
@@ -50,6 +51,7 @@ const commands: ReadonlyArray<Command> = [
   sessionsCommand,
   runsCommand,
   eventsCommand,
+  logsCommand,
   interruptCommand,
   steerCommand,
   approvalsCommand,

@@ -157,6 +157,14 @@ export const runDaemon = (
   }
 
   const program = Effect.gen(function* () {
+    // Listening for SIGTERM/SIGINT from the first moment: a signal that came before the listener (say,
+    // right as the ready line is printed) would otherwise kill the process with the child left running.
+    const shutdownAsked = yield* Deferred.make<string>()
+    yield* Effect.forkScoped(
+      Effect.flatMap(awaitStopSignal(options.stopSignal), (signal) =>
+        Deferred.succeed(shutdownAsked, signal),
+      ),
+    )
     const store = yield* Store
     const events = yield* EventLog
     const supervisor = yield* Supervisor
@@ -183,7 +191,6 @@ export const runDaemon = (
     )
 
     // The API comes up before the child is ready: runs may be submitted (and wait) from the start.
-    const shutdownAsked = yield* Deferred.make<string>()
     const api = yield* serveLocalApi({
       localApiBase: config.service.localApiBase,
       token: ensureApiToken(config.paths.apiTokenPath),
@@ -223,7 +230,7 @@ export const runDaemon = (
     yield* Effect.logInfo(readyLine)
     report.ready(readyLine)
 
-    const signal = yield* Effect.raceFirst(awaitStopSignal(options.stopSignal), Deferred.await(shutdownAsked))
+    const signal = yield* Deferred.await(shutdownAsked)
     yield* events.publish({ type: "daemon.stopping", message: `stopping on ${signal}`, detail: { signal } })
     yield* Effect.logInfo(`stopping on ${signal}`)
     yield* supervisor.stop
