@@ -10,6 +10,7 @@ import { apiAccess } from "./support/apiClient.ts"
 import { codexdBin, runCodexd } from "./support/cli.ts"
 import { startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { waitForText } from "./support/supervisorHarness.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const cleanups: Array<() => void | Promise<void>> = []
@@ -109,12 +110,7 @@ describe("the CLI in ordinary trouble", () => {
     follow.all?.on("data", (chunk: Buffer) => {
       seen += chunk.toString("utf8")
     })
-    const waitToSee = async (text: string) => {
-      for (let waited = 0; !seen.includes(text); waited += 20) {
-        if (waited > 30_000) throw new Error(`events --follow never printed ${text}:\n${seen}`)
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    }
+    const waitToSee = (text: string) => waitForText(() => seen, text)
     await waitToSee("daemon.")
     // A new event reaching it proves the live stream is connected (not only the replay printed).
     await apiAccess(configFor(root)).call("POST", "/v1/sessions", { body: { purpose: "worker" } })

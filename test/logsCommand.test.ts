@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { execa } from "execa"
 import { afterEach, describe, expect, it } from "vitest"
 import { codexdBin, runCodexd } from "./support/cli.ts"
+import { waitForText } from "./support/supervisorHarness.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const temps: Array<{ cleanup: () => void }> = []
@@ -47,12 +48,7 @@ describe("codexd logs (real process, no daemon needed)", () => {
     follow.stdout?.on("data", (chunk: Buffer) => {
       seen += chunk.toString("utf8")
     })
-    const waitToSee = async (text: string) => {
-      for (let waited = 0; !seen.includes(text); waited += 20) {
-        if (waited > 30_000) throw new Error(`logs -f never printed ${text}:\n${seen}`)
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    }
+    const waitToSee = (text: string) => waitForText(() => seen, text)
     try {
       // The last line first; what is appended after it was printed is followed.
       await waitToSee("info  three")

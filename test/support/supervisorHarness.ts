@@ -81,3 +81,11 @@ export const childStateOf = (supervisor: Supervisor["Service"]) => Effect.runSyn
 
 /** The connected client, or null while there is none. */
 export const clientOf = (supervisor: Supervisor["Service"]) => Effect.runSync(supervisor.current).client
+
+/** Resolves once `output()` contains `text`; fails after `timeoutMs` showing what was seen. */
+export const waitForText = (output: () => string, text: string, timeoutMs = 30_000): Promise<void> =>
+  waitUntil(
+    () => output().includes(text),
+    timeoutMs,
+    () => `${JSON.stringify(text)} in:\n${output()}`,
+  )
