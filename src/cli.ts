@@ -121,12 +121,13 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIo): Promise<Exit
   }
   const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect)
   if (!command.needsConfig) return command.run({ args, io, run })
-  const config = resolveConfig(configInputFromProcess(configFlagValues(args.flags)))
+  const configInput = configInputFromProcess(configFlagValues(args.flags))
+  const config = resolveConfig(configInput)
   if (Result.isFailure(config)) {
     io.err(`codexd ${command.name}: ${config.failure.message}\n`)
     return ExitCode.usage
   }
-  return command.run({ args, io, run, config: config.success })
+  return command.run({ args, io, run, config: config.success, configInput })
 }
 
 const processIo: CliIo = {

@@ -5,7 +5,7 @@
  * `resolveConfig` is pure (the machine facts it needs come in through `ConfigInput`), so each rule
  * is tested without touching the process environment.
  */
-import { accessSync, constants, existsSync, statSync } from "node:fs"
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { hostname } from "node:os"
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path"
@@ -23,11 +23,20 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   flag: Schema.String,
   value: Schema.String,
   expected: Schema.String,
+  /** The config file the value came from, when it came from one. */
+  file: Schema.optional(Schema.String),
 }) {
   override get message(): string {
-    return `invalid ${this.variable} (--${this.flag}) = ${JSON.stringify(this.value)}: expected ${this.expected}`
+    const where =
+      this.file === undefined ? `${this.variable} (--${this.flag})` : `${this.variable} in ${this.file}`
+    return `invalid ${where} = ${JSON.stringify(this.value)}: expected ${this.expected}`
   }
 }
+
+/** The project's config file, below flags and env in precedence. */
+export const CONFIG_FILE_NAME = "codexd.json"
+
+export type SettingSource = "flag" | "env" | "file" | "default"
 
 export { defaultText, type Setting, settings } from "./configSettings.ts"
 
@@ -52,6 +61,8 @@ export interface ConfigInput {
   readonly isExecutable: (command: string) => boolean
   readonly isDirectory: (path: string) => boolean
   readonly exists: (path: string) => boolean
+  /** A file's text, or null when there is none. */
+  readonly readFile: (path: string) => string | null
 }
 
 /**
@@ -127,14 +138,84 @@ const parseEndpoint = (
   return Result.succeed(raw)
 }
 
+/**
+ * The settings a project's `codexd.json` gives, as text for the same decoders as flags and env:
+ * `{ "maxConcurrentRuns": 8, "approvals": "auto-accept", "childArgs": ["app-server"] }`.
+ */
+const readConfigFile = (
+  path: string,
+  text: string | null,
+): Result.Result<Partial<Record<SettingKey, string>> | null, ConfigError> => {
+  if (text === null) return Result.succeed(null)
+  const refuse = (variable: string, value: string, expected: string) =>
+    Result.fail(new ConfigError({ variable, flag: "", value, expected, file: path }))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    return refuse("JSON", text.slice(0, 40), `a JSON object of settings (${(error as Error).message})`)
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    return refuse("JSON", text.slice(0, 40), "a JSON object of settings")
+  const found: Partial<Record<SettingKey, string>> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    const key = settingKeys.find((k) => k === name)
+    if (key === undefined || key === "repoRoot")
+      return refuse(
+        name,
+        JSON.stringify(value),
+        `one of the settings ${settingKeys.filter((k) => k !== "repoRoot").join(", ")}`,
+      )
+    if (value === null || (typeof value === "object" && !Array.isArray(value)))
+      return refuse(name, JSON.stringify(value), "a string, number, boolean or array")
+    found[key] = typeof value === "object" ? JSON.stringify(value) : String(value)
+  }
+  return Result.succeed(found)
+}
+
+/** Where a setting's value comes from: flag over env over the config file over the default. */
+const sourceOfSetting = (
+  key: SettingKey,
+  input: ConfigInput,
+  fromFile: Partial<Record<SettingKey, string>> | null,
+): SettingSource => {
+  if (input.flags[key] !== undefined) return "flag"
+  const fromEnv = input.env[settings[key].env]
+  if (fromEnv !== undefined && fromEnv !== "") return "env"
+  return fromFile?.[key] !== undefined ? "file" : "default"
+}
+
+/** For `codexd config`: where each setting of a resolved configuration came from. */
+export const settingSources = (
+  input: ConfigInput,
+  config: ResolvedConfig,
+): Readonly<Record<SettingKey, SettingSource>> => {
+  const path = join(config.paths.repoRoot, CONFIG_FILE_NAME)
+  const file = readConfigFile(path, input.readFile(path))
+  const fromFile = Result.isSuccess(file) ? file.success : null
+  return Object.fromEntries(settingKeys.map((key) => [key, sourceOfSetting(key, input, fromFile)])) as Record<
+    SettingKey,
+    SettingSource
+  >
+}
+
 /** Resolve the full configuration, or say exactly which value is wrong and what it should look like. */
-export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig, ConfigError> =>
-  Result.gen(function* () {
+export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig, ConfigError> => {
+  // Set once the config file is known: which of its values a failure names is only known inside.
+  let blame = (error: ConfigError): ConfigError => error
+  const resolved = Result.gen(function* () {
+    const sourceOf = (key: SettingKey): SettingSource => sourceOfSetting(key, input, fromFile)
     const raw = (key: SettingKey): string | undefined => {
-      const fromFlag = input.flags[key]
-      if (fromFlag !== undefined) return fromFlag
-      const fromEnv = input.env[settings[key].env]
-      return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv
+      switch (sourceOf(key)) {
+        case "flag":
+          return input.flags[key]
+        case "env":
+          return input.env[settings[key].env]
+        case "file":
+          return fromFile?.[key]
+        default:
+          return undefined
+      }
     }
     /** A setting given (flag or env) and decoded, or undefined when it was not given. */
     const given = <K extends SettingKey>(key: K): Result.Result<SettingValue<K> | undefined, ConfigError> => {
@@ -147,9 +228,20 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     const pathSetting = (key: SettingKey, base: string, fallback: string) =>
       Result.map(given(key), (value) => (typeof value === "string" ? resolve(base, value) : fallback))
 
+    // The project root is found before the file, which lives in it (and so cannot move it).
+    let fromFile: Partial<Record<SettingKey, string>> | null = null
     const repoRoot = yield* pathSetting("repoRoot", input.cwd, findProjectRoot(input.cwd, input.exists))
     if (!input.isDirectory(repoRoot))
       return yield* Result.fail(invalid("repoRoot", repoRoot, "an existing directory"))
+    const configFile = join(repoRoot, CONFIG_FILE_NAME)
+    fromFile = yield* readConfigFile(configFile, input.readFile(configFile))
+    // A bad value from the file is reported as the file's, with the same expectation.
+    blame = (error) => {
+      const key = settingKeys.find((k) => settings[k].env === error.variable)
+      return key !== undefined && sourceOf(key) === "file"
+        ? new ConfigError({ ...error, variable: key, file: configFile })
+        : error
+    }
     const stateRootDir = yield* pathSetting("stateRootDir", repoRoot, join(repoRoot, ".codexd"))
     const logsRootDir = yield* pathSetting("logsRootDir", repoRoot, join(repoRoot, ".codexd"))
     const nodeId = (yield* given("nodeId")) ?? input.hostname
@@ -257,6 +349,8 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       },
     }
   })
+  return Result.mapError(resolved, (error) => blame(error))
+}
 
 // ---------------------------------------------------------------------------------------------
 // Machine facts, read once by `configInputFromProcess`.
@@ -327,6 +421,13 @@ export const configInputFromProcess = (flags: Partial<Record<SettingKey, string>
   isExecutable: (command) => isExecutableCommand(command, process.env),
   isDirectory,
   exists: existsSync,
+  readFile: (path) => {
+    try {
+      return readFileSync(path, "utf8")
+    } catch {
+      return null
+    }
+  },
 })
 
 /** The resolved configuration as a service: resolved once at start, read everywhere. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Result } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
@@ -53,6 +53,33 @@ describe("codexd CLI (real process)", () => {
     // Commands that take words still do.
     const runs = await runCodexd(["runs", "run_x", "run_y"], { cwd: repo.path })
     expect(runs.stderr).toContain('unexpected argument "run_y"')
+  })
+
+  it("config --json says where each value came from: codexd.json, env, flag or default", async () => {
+    const project = makeTempDir("codexd-cli-file-")
+    try {
+      writeFileSync(
+        join(project.path, "codexd.json"),
+        JSON.stringify({ maxConcurrentRuns: 7, eventCacheSize: 50 }),
+      )
+      const result = await runCodexd(["config", "--json", "--node-id", "n1"], {
+        cwd: project.path,
+        env: { CODEXD_EVENT_CACHE_SIZE: "60" },
+      })
+      const shown = JSON.parse(result.stdout) as ResolvedConfig & { sources: Record<string, string> }
+      expect(shown.runs.maxConcurrentRuns).toBe(7)
+      expect(shown.eventCacheSize).toBe(60)
+      expect(shown.sources).toMatchObject({
+        maxConcurrentRuns: "file",
+        eventCacheSize: "env",
+        nodeId: "flag",
+        runRetention: "default",
+      })
+      const table = await runCodexd(["config"], { cwd: project.path })
+      expect(table.stdout).toMatch(/CODEXD_MAX_CONCURRENT_RUNS\s+7 {2}\(codexd\.json\)/)
+    } finally {
+      project.cleanup()
+    }
   })
 
   it("config honours flags over env", async () => {

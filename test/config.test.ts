@@ -66,6 +66,50 @@ describe("resolveConfig", () => {
     expect(Result.getOrThrow(given).paths.repoRoot).toBe("/srv/project/src")
   })
 
+  it("reads codexd.json at the project root below flags and env, and names the file in its errors", () => {
+    const withFile = (text: string, env: Record<string, string> = {}, flags = {}) =>
+      resolveConfig(
+        testConfigInput({
+          env,
+          flags,
+          readFile: (path) => (path === "/srv/project/codexd.json" ? text : null),
+        }),
+      )
+    const file =
+      '{"maxConcurrentRuns": 7, "approvals": "auto-accept", "childArgs": ["app-server", "-c", "x=1"]}'
+    const fromFile = Result.getOrThrow(withFile(file))
+    expect(fromFile.runs.maxConcurrentRuns).toBe(7)
+    expect(fromFile.runs.approvals).toBe("auto-accept")
+    expect(fromFile.server.childArgs).toEqual(["app-server", "-c", "x=1"])
+    expect(
+      Result.getOrThrow(withFile(file, { CODEXD_MAX_CONCURRENT_RUNS: "3" })).runs.maxConcurrentRuns,
+    ).toBe(3)
+    expect(
+      Result.getOrThrow(withFile(file, { CODEXD_MAX_CONCURRENT_RUNS: "3" }, { maxConcurrentRuns: "2" })).runs
+        .maxConcurrentRuns,
+    ).toBe(2)
+    const message = (text: string) => {
+      const result = withFile(text)
+      return Result.isFailure(result) ? result.failure.message : "resolved"
+    }
+    expect(message('{"maxConcurrentRuns": "many"}')).toBe(
+      'invalid maxConcurrentRuns in /srv/project/codexd.json = "many": expected a positive integer',
+    )
+    expect(message('{"maxConcurentRuns": 2}')).toMatch(
+      /^invalid maxConcurentRuns in \/srv\/project\/codexd\.json = "2": expected one of the settings /,
+    )
+    expect(message('{"repoRoot": "/elsewhere"}')).toMatch(/^invalid repoRoot in /)
+    expect(message("{not json")).toMatch(
+      /^invalid JSON in \/srv\/project\/codexd\.json = "\{not json": expected a JSON object of settings/,
+    )
+    expect(message("[1]")).toMatch(/expected a JSON object of settings$/)
+    // The same value from the env is still the env's.
+    const fromEnv = resolveConfig(testConfigInput({ env: { CODEXD_MAX_CONCURRENT_RUNS: "many" } }))
+    expect(Result.isFailure(fromEnv) && fromEnv.failure.message).toMatch(
+      /^invalid CODEXD_MAX_CONCURRENT_RUNS \(--max-concurrent-runs\)/,
+    )
+  })
+
   it("takes a flag over the env var, and the env var over the default", () => {
     expect(Result.getOrThrow(resolveWith({ CODEXD_EVENT_CACHE_SIZE: "50" })).eventCacheSize).toBe(50)
     expect(

@@ -1,5 +1,6 @@
 /** What a CLI command is: its name, its help, its own flags, and what it does. */
 import type * as Effect from "effect/Effect"
+import type { ConfigInput } from "../config.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import type { FlagTable, ParsedArgs } from "./argv.ts"
 
@@ -25,8 +26,10 @@ export interface CommandContext {
 }
 
 export interface ConfiguredContext extends CommandContext {
-  /** Resolved from the config flags, env and defaults before the command runs. */
+  /** Resolved from the config flags, env, the config file and defaults before the command runs. */
   readonly config: ResolvedConfig
+  /** What it was resolved from (for `codexd config`, which says where each value came from). */
+  readonly configInput: ConfigInput
 }
 
 interface CommandInfo {

@@ -1,5 +1,12 @@
 /** `codexd config [--json]`: the resolved configuration, for people or for programs. */
-import { settingKeys, settings } from "../config.ts"
+import {
+  CONFIG_FILE_NAME,
+  type SettingKey,
+  type SettingSource,
+  settingKeys,
+  settingSources,
+  settings,
+} from "../config.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
@@ -36,10 +43,13 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
   }
 }
 
-export const renderConfig = (config: ResolvedConfig): string => {
+export const renderConfig = (
+  config: ResolvedConfig,
+  sources: Readonly<Record<SettingKey, SettingSource>>,
+): string => {
   const rows: Array<[string, string]> = settingKeys.map((key) => [
     settings[key].env,
-    settingValue(config, key),
+    `${settingValue(config, key)}${sources[key] === "default" ? "" : `  (${sources[key] === "file" ? CONFIG_FILE_NAME : sources[key]})`}`,
   ])
   rows.push(["version", config.version ?? "unknown"])
   const width = Math.max(...rows.map(([name]) => name.length))
@@ -56,8 +66,14 @@ export const configCommand: Command = {
   usage: "codexd config [--json]",
   flags: jsonFlag,
   needsConfig: true,
-  run: async ({ args, config, io }) => {
-    io.out(args.flags.json === true ? `${JSON.stringify(config, null, 2)}\n` : renderConfig(config))
+  run: async ({ args, config, configInput, io }) => {
+    const sources = settingSources(configInput, config)
+    // `sources` beside the configuration: each setting's flag, env, codexd.json or default.
+    io.out(
+      args.flags.json === true
+        ? `${JSON.stringify({ ...config, sources }, null, 2)}\n`
+        : renderConfig(config, sources),
+    )
     return ExitCode.ok
   },
 }

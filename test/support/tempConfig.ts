@@ -25,6 +25,7 @@ export const testConfigInput = (overrides: Partial<ConfigInput> = {}): ConfigInp
   isDirectory: () => true,
   // Nothing above cwd marks a project: cwd is the project root.
   exists: () => false,
+  readFile: () => null,
   ...overrides,
 })
 
