@@ -14,7 +14,6 @@ import {
   interruptCommand,
   restartCommand,
   runsCommand,
-  sessionsCommand,
   steerCommand,
 } from "./cli/clientCommands.ts"
 import { closestName } from "./cli/closestName.ts"
@@ -25,6 +24,7 @@ import { helpCommand } from "./cli/helpCommand.ts"
 import { logsCommand } from "./cli/logsCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
 import { runCommand } from "./cli/runCommand.ts"
+import { sessionsCommand } from "./cli/sessionsCommand.ts"
 import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"

@@ -196,6 +196,37 @@ describe("local API", () => {
     expect(status.snapshot?.runRegistry.runs.length).toBeGreaterThan(0)
   })
 
+  it("codexd sessions new/close and ids shortened to a unique prefix", async () => {
+    const cli = (...args: Array<string>) => runCodexd(args, { cwd: temp.path })
+    const created = await cli(
+      "sessions",
+      "new",
+      "--purpose",
+      "worker",
+      "--approvals",
+      "auto-decline",
+      "--json",
+    )
+    expect(created.exitCode).toBe(0)
+    const session = JSON.parse(created.stdout) as { sessionId: string; purpose: string; approvals: string }
+    expect(session).toMatchObject({ purpose: "worker", approvals: "auto-decline" })
+    const run = await api.call("POST", "/v1/runs", { body: { prompt: "hi", sessionId: session.sessionId } })
+    const runId = String(run.json.runId)
+    await waitForRun(runId)
+    // A prefix long enough to be unique among the runs finds the run.
+    const shown = await cli("runs", runId.slice(0, -3), "--json")
+    expect(shown.exitCode).toBe(0)
+    expect((JSON.parse(shown.stdout) as { runId: string }).runId).toBe(runId)
+    const ambiguous = await cli("runs", "run_")
+    expect(ambiguous.exitCode).toBe(2)
+    expect(ambiguous.stderr).toMatch(/^codexd runs: run_ names \d+ runs .*give more of it/)
+    const closed = await cli("sessions", "close", session.sessionId.slice(0, -2), "--json")
+    expect(closed.exitCode).toBe(0)
+    expect(JSON.parse(closed.stdout)).toMatchObject({ sessionId: session.sessionId, status: "closed" })
+    expect((await cli("sessions", "open")).exitCode).toBe(2)
+    expect((await cli("sessions", "close")).exitCode).toBe(2)
+  })
+
   it("codexd events picks by count, run and type, and folds a message's deltas into one line", async () => {
     const run = await api.call("POST", "/v1/runs", { body: { prompt: "deltas 40" } })
     const runId = String(run.json.runId)

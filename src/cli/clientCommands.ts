@@ -1,118 +1,19 @@
 /**
- * The CLI's client commands over the local API: `sessions`, `runs [ID]`, `events`, `interrupt`,
+ * The CLI's client commands over the local API: `runs [ID]`, `events`, `interrupt`,
  * `steer`, `approvals`, `approve`. Compact tables for people, `--json` for programs; exit 3 when no
  * daemon runs, 2 for bad usage or a refused request, 1 when the daemon failed it.
  */
 import * as Result from "effect/Result"
-import type * as Schema from "effect/Schema"
-import { ApprovalList, RestartAnswer, RunList, SessionList } from "../domain/apiAnswers.ts"
+import { ApprovalList, RestartAnswer, RunList } from "../domain/apiAnswers.ts"
 import { ApprovalRecord } from "../domain/approval.ts"
-import type { ResolvedConfig } from "../domain/config.ts"
 import { decodeValue } from "../domain/decode.ts"
 import { RecentEvent } from "../domain/event.ts"
 import { RunRecord } from "../domain/run.ts"
 import { StatusSnapshot } from "../domain/status.ts"
-import { type ApiConnection, type ApiReply, connectApi, errorMessage, readFrames } from "./apiClient.ts"
-import { type CliIo, type Command, ExitCode, jsonFlag } from "./command.ts"
+import { readFrames } from "./apiClient.ts"
+import { answer, clip, fullRunId, needsOne, table, text, withApi } from "./clientSupport.ts"
+import { type Command, ExitCode, jsonFlag } from "./command.ts"
 import { EventLines } from "./eventLines.ts"
-
-const withApi = async (
-  name: string,
-  config: ResolvedConfig,
-  io: CliIo,
-  body: (api: ApiConnection) => Promise<ExitCode>,
-): Promise<ExitCode> => {
-  const api = connectApi(config)
-  if ("noDaemon" in api) {
-    io.err(`codexd ${name}: ${api.noDaemon}; start one with \`codexd start\`\n`)
-    return ExitCode.noDaemon
-  }
-  return body(api)
-}
-
-/**
- * Print a reply: its JSON, or the rendering of the answer decoded with its schema; an error reply
- * goes to stderr with its exit code, and so does an answer this codexd does not understand.
- */
-const answer = <A>(
-  name: string,
-  io: CliIo,
-  json: boolean,
-  reply: ApiReply,
-  schema: Schema.ConstraintDecoder<A>,
-  render: (body: A) => string,
-) => {
-  if (reply.status >= 400) {
-    io.err(`codexd ${name}: ${errorMessage(reply)}\n`)
-    // A conflict (the run already ended, the approval was answered) is the thing asked for failing.
-    return reply.status >= 500 || reply.status === 409 ? ExitCode.failed : ExitCode.usage
-  }
-  const decoded = decodeValue(schema, "the daemon's answer")(reply.json)
-  if (Result.isFailure(decoded)) {
-    io.err(`codexd ${name}: ${decoded.failure.message}\n`)
-    return ExitCode.failed
-  }
-  io.out(json ? `${JSON.stringify(reply.json)}\n` : render(decoded.success))
-  return ExitCode.ok
-}
-
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  if (rows.length <= 1) return `${rows[0]?.join("  ") ?? ""}\n(none)\n`
-  const widths = (rows[0] as ReadonlyArray<string>).map((_, i) =>
-    Math.max(...rows.map((r) => (r[i] ?? "").length)),
-  )
-  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n")}\n`
-}
-
-const text = (value: unknown): string => (value === null || value === undefined ? "-" : String(value))
-const clip = (value: unknown, max = 60): string => {
-  const s = text(value).replace(/\s+/g, " ")
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s
-}
-
-const needsOne = (
-  name: string,
-  what: string,
-  positionals: ReadonlyArray<string>,
-  io: CliIo,
-): string | null => {
-  const [value] = positionals
-  if (value === undefined || value === "") {
-    io.err(`codexd ${name}: ${what} is required\n`)
-    return null
-  }
-  return value
-}
-
-export const sessionsCommand: Command = {
-  name: "sessions",
-  summary: "list the sessions",
-  usage: "codexd sessions [--json]",
-  flags: jsonFlag,
-  needsConfig: true,
-  run: ({ args, config, io }) =>
-    withApi("sessions", config, io, async (api) =>
-      answer(
-        "sessions",
-        io,
-        args.flags.json === true,
-        await api.call("GET", "/v1/sessions"),
-        SessionList,
-        (body) =>
-          table([
-            ["SESSION", "PURPOSE", "STATUS", "APPROVALS", "LAST TURN", "THREAD"],
-            ...body.sessions.map((s) => [
-              text(s.sessionId),
-              text(s.purpose),
-              text(s.status),
-              text(s.approvals),
-              text(s.lastTurnStatus),
-              text(s.threadId),
-            ]),
-          ]),
-      ),
-    ),
-}
 
 export const runsCommand: Command = {
   name: "runs",
@@ -123,9 +24,11 @@ export const runsCommand: Command = {
   needsConfig: true,
   run: ({ args, config, io }) =>
     withApi("runs", config, io, async (api) => {
-      const [id] = args.positionals
+      const [given] = args.positionals
       const json = args.flags.json === true
-      if (id !== undefined) {
+      if (given !== undefined) {
+        const id = await fullRunId(api, given, "runs", io)
+        if (id === null) return ExitCode.usage
         return answer(
           "runs",
           io,
@@ -243,16 +146,18 @@ export const interruptCommand: Command = {
   run: async ({ args, config, io }) => {
     const id = needsOne("interrupt", "a run id", args.positionals, io)
     if (id === null) return ExitCode.usage
-    return withApi("interrupt", config, io, async (api) =>
-      answer(
+    return withApi("interrupt", config, io, async (api) => {
+      const runId = await fullRunId(api, id, "interrupt", io)
+      if (runId === null) return ExitCode.usage
+      return answer(
         "interrupt",
         io,
         args.flags.json === true,
-        await api.call("POST", `/v1/runs/${encodeURIComponent(id)}/interrupt`),
+        await api.call("POST", `/v1/runs/${encodeURIComponent(runId)}/interrupt`),
         RunRecord,
         (r) => `interrupt of run ${text(r.runId)} requested\n`,
-      ),
-    )
+      )
+    })
   },
 }
 
@@ -270,16 +175,18 @@ export const steerCommand: Command = {
       io.err("codexd steer: a run id and the text are required\n")
       return ExitCode.usage
     }
-    return withApi("steer", config, io, async (api) =>
-      answer(
+    return withApi("steer", config, io, async (api) => {
+      const runId = await fullRunId(api, id, "steer", io)
+      if (runId === null) return ExitCode.usage
+      return answer(
         "steer",
         io,
         args.flags.json === true,
-        await api.call("POST", `/v1/runs/${encodeURIComponent(id)}/steer`, { text: steerText }),
+        await api.call("POST", `/v1/runs/${encodeURIComponent(runId)}/steer`, { text: steerText }),
         RunRecord,
         (r) => `run ${text(r.runId)} steered\n`,
-      ),
-    )
+      )
+    })
   },
 }
 
