@@ -18,6 +18,7 @@ import {
 } from "./cli/clientCommands.ts"
 import { closestName } from "./cli/closestName.ts"
 import { type CliIo, type Command, ExitCode } from "./cli/command.ts"
+import { completionCommand } from "./cli/completionCommand.ts"
 import { configCommand } from "./cli/configCommand.ts"
 import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
@@ -58,6 +59,10 @@ const commands: ReadonlyArray<Command> = [
   approveCommand,
   configCommand,
   machinesCommand,
+  completionCommand(
+    () => commands,
+    () => configFlags,
+  ),
   helpCommand(() => commands),
 ]
 

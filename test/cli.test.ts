@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Result } from "effect"
+import { execa } from "execa"
 import { afterAll, describe, expect, it } from "vitest"
 import { ResolvedConfig } from "../src/domain/config.ts"
 import { decodeJsonText } from "../src/domain/decode.ts"
@@ -80,6 +81,23 @@ describe("codexd CLI (real process)", () => {
     } finally {
       project.cleanup()
     }
+  })
+
+  it("prints a bash completion script that completes commands and each command's flags", async () => {
+    const script = await runCodexd(["completion", "bash"], { cwd: repo.path })
+    expect(script.exitCode).toBe(0)
+    const path = join(repo.path, "codexd.bash")
+    writeFileSync(path, script.stdout)
+    const complete = async (...words: Array<string>) => {
+      const line = `source ${path}; COMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _codexd; echo "\${COMPREPLY[@]}"`
+      return (await execa("bash", ["-c", line])).stdout
+    }
+    expect(await complete("codexd", "sta")).toBe("start status")
+    expect(await complete("codexd", "events", "--fo")).toBe("--follow")
+    expect((await complete("codexd", "logs", "--ch")).split(" ")).toContain("--child")
+    expect((await complete("codexd", "logs", "--ch")).split(" ")).toContain("--child-command")
+    expect((await runCodexd(["completion", "zsh"], { cwd: repo.path })).stdout).toContain("bashcompinit")
+    expect((await runCodexd(["completion", "fish"], { cwd: repo.path })).exitCode).toBe(2)
   })
 
   it("config honours flags over env", async () => {
