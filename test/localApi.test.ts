@@ -4,6 +4,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs"
 import { request } from "node:http"
 import { join } from "node:path"
 import { Effect } from "effect"
+import { execa } from "execa"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ApprovalRegistryState } from "../src/domain/approval.ts"
@@ -11,10 +12,11 @@ import { decodeJsonText } from "../src/domain/decode.ts"
 import type { RecentEvent } from "../src/domain/event.ts"
 import { readStatus } from "../src/services/status/statusSnapshot.ts"
 import { type ApiAccess, apiAccess } from "./support/apiClient.ts"
-import { runCodexd } from "./support/cli.ts"
+import { codexdBin, runCodexd } from "./support/cli.ts"
 import { fakeDaemonConfig } from "./support/daemonHarness.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
+import { waitForText } from "./support/supervisorHarness.ts"
 import { makeTempDir } from "./support/tempConfig.ts"
 
 let daemon: DaemonProcess
@@ -196,6 +198,55 @@ describe("local API", () => {
     expect(status.snapshot?.runRegistry.runs.length).toBeGreaterThan(0)
   })
 
+  it("codexd run shows an approval with the decisions codex offers; Ctrl-C leaves the run, twice interrupts it", async () => {
+    const follow = (prompt: string) =>
+      execa(process.execPath, [codexdBin, "run", prompt], { cwd: temp.path, reject: false, all: false })
+    const asking = follow("approve rm -rf /tmp/nothing")
+    let stderr = ""
+    asking.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8")
+    })
+    await waitForText(() => stderr, "answer with: codexd approve")
+    expect(stderr).toMatch(/approval asked: .*rm -rf \/tmp\/nothing/)
+    expect(stderr).toMatch(/--decision \S*accept\S*decline/)
+    const approvalId = /codexd approve (\S+)/.exec(stderr)?.[1] as string
+    await api.call("POST", `/v1/approvals/${approvalId}`, { body: { decision: "accept" } })
+    const asked = await asking
+    expect(asked.exitCode).toBe(0)
+    // The command it ran, with its exit code, on its own line; the answer on stdout.
+    expect(stderr).toMatch(/\n {2}exit 0\n/)
+    expect(asked.stdout).toContain("ran rm -rf /tmp/nothing")
+
+    // Once: the run goes on without this command (exit 130).
+    const hanging = follow("hang")
+    let said = ""
+    hanging.stderr?.on("data", (chunk: Buffer) => {
+      said += chunk.toString("utf8")
+    })
+    await waitForText(() => said, "queued")
+    const runId = /run (\S+) queued/.exec(said)?.[1] as string
+    hanging.kill("SIGINT")
+    const left = await hanging
+    expect(left.exitCode).toBe(130)
+    expect(said).toContain("the run goes on in the daemon")
+    expect((await api.call("GET", `/v1/runs/${runId}`)).json.status).not.toMatch(/completed|failed/)
+    await api.call("POST", `/v1/runs/${runId}/interrupt`)
+
+    // Twice within 2 s: interrupted, and the command follows it to its end (exit 1).
+    const twice = follow("hang")
+    let told = ""
+    twice.stderr?.on("data", (chunk: Buffer) => {
+      told += chunk.toString("utf8")
+    })
+    await waitForText(() => told, "queued")
+    twice.kill("SIGINT")
+    await waitForText(() => told, "Ctrl-C again")
+    twice.kill("SIGINT")
+    const stopped = await twice
+    expect(told).toContain("interrupting run")
+    expect(stopped.exitCode).toBe(1)
+  }, 60_000)
+
   it("codexd sessions new/close and ids shortened to a unique prefix", async () => {
     const cli = (...args: Array<string>) => runCodexd(args, { cwd: temp.path })
     const created = await cli(
@@ -217,6 +268,10 @@ describe("local API", () => {
     const shown = await cli("runs", runId.slice(0, -3), "--json")
     expect(shown.exitCode).toBe(0)
     expect((JSON.parse(shown.stdout) as { runId: string }).runId).toBe(runId)
+    const detail = await cli("runs", runId.slice(0, -3))
+    expect(detail.stdout).toMatch(/^status {4}completed$/m)
+    expect(detail.stdout).toMatch(/^tokens {4}\d/m)
+    expect(detail.stdout).toContain("final message:\n  echo: hi")
     const ambiguous = await cli("runs", "run_")
     expect(ambiguous.exitCode).toBe(2)
     expect(ambiguous.stderr).toMatch(/^codexd runs: run_ names \d+ runs .*give more of it/)

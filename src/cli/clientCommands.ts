@@ -14,6 +14,7 @@ import { readFrames } from "./apiClient.ts"
 import { answer, clip, fullRunId, needsOne, table, text, withApi } from "./clientSupport.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 import { EventLines } from "./eventLines.ts"
+import { renderRunDetail } from "./runView.ts"
 
 export const runsCommand: Command = {
   name: "runs",
@@ -35,21 +36,7 @@ export const runsCommand: Command = {
           json,
           await api.call("GET", `/v1/runs/${encodeURIComponent(id)}`),
           RunRecord,
-          (run) =>
-            `${Object.entries({
-              run: run.runId,
-              status: run.status,
-              session: run.sessionId,
-              thread: run.threadId,
-              turn: run.turnId,
-              prompt: run.prompt,
-              created: run.createdAt,
-              finished: run.finishedAt,
-              error: run.errorCode === null ? null : `${text(run.errorCode)}: ${text(run.error)}`,
-              summary: run.summary,
-            })
-              .map(([k, v]) => `${k.padEnd(9)} ${text(v)}`)
-              .join("\n")}\n`,
+          renderRunDetail,
         )
       }
       return answer("runs", io, json, await api.call("GET", "/v1/runs"), RunList, (body) =>

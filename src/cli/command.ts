@@ -10,6 +10,8 @@ export const ExitCode = {
   failed: 1,
   usage: 2,
   noDaemon: 3,
+  /** Left by Ctrl-C (the shell's 128 + SIGINT): what was asked goes on without this command. */
+  interrupted: 130,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -30,7 +30,7 @@ export interface StatusSummary {
 }
 
 /** A turn's token count from codex's usage record (`last` is the turn's own, `total` the thread's). */
-const turnTokens = (usage: Readonly<Record<string, unknown>> | null): number => {
+export const turnTokens = (usage: Readonly<Record<string, unknown>> | null): number => {
   const breakdown = (usage?.last ?? usage?.total) as { totalTokens?: unknown } | undefined
   return typeof breakdown?.totalTokens === "number" ? breakdown.totalTokens : 0
 }

@@ -203,6 +203,7 @@ export class Approvals extends Context.Service<
               cwd: record.cwd,
               reason: record.reason,
               deadlineAt: record.deadlineAt,
+              availableDecisions: record.availableDecisions,
             },
           })
           yield* signal({ _tag: "Asked", runId: route.runId })
