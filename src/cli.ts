@@ -25,6 +25,7 @@ import { helpCommand } from "./cli/helpCommand.ts"
 import { logsCommand } from "./cli/logsCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
 import { runCommand } from "./cli/runCommand.ts"
+import { serviceCommand } from "./cli/serviceCommand.ts"
 import { sessionsCommand } from "./cli/sessionsCommand.ts"
 import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
@@ -58,6 +59,7 @@ const commands: ReadonlyArray<Command> = [
   approvalsCommand,
   approveCommand,
   configCommand,
+  serviceCommand,
   machinesCommand,
   completionCommand(
     () => commands,
