@@ -15,6 +15,7 @@ import { apiRoutes, DaemonControl } from "./services/api/apiRoutes.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
 import { ApiListenError, serveLocalApi } from "./services/api/LocalApi.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
+import { readCodexLogin } from "./services/appServer/codexLogin.ts"
 import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
 import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
 import { startInspector } from "./services/inspector/Inspector.ts"
@@ -229,6 +230,19 @@ export const runDaemon = (
     const readyLine = `codexd ready: pid ${process.pid}, ${describeChild(child)}, api ${api.apiBase} (state ${config.paths.stateDir})`
     yield* Effect.logInfo(readyLine)
     report.ready(readyLine)
+    // Said at once rather than found out by the first run, after codex's retries.
+    const login =
+      child.mode === "exec"
+        ? null
+        : yield* Effect.flatMap(supervisor.client, (client) => readCodexLogin(client)).pipe(
+            Effect.timeout("10 seconds"),
+            Effect.catch(() => Effect.succeed(null)),
+          )
+    if (login !== null && !login.loggedIn && login.hint !== null) {
+      report.note(login.hint)
+      yield* Effect.logWarning(login.hint)
+      yield* events.publish({ level: "warn", type: "codex.not-logged-in", message: login.hint, detail: null })
+    }
 
     const signal = yield* Deferred.await(shutdownAsked)
     yield* events.publish({ type: "daemon.stopping", message: `stopping on ${signal}`, detail: { signal } })

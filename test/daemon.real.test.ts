@@ -1,10 +1,11 @@
 /** `codexd start` as a real process supervising the real pinned codex (offline). */
 import { afterEach, describe, expect, it } from "vitest"
 import { isProcessAlive } from "../src/system/processes.ts"
+import { apiAccess } from "./support/apiClient.ts"
 import { runCodexd } from "./support/cli.ts"
 import { makeCodexHome } from "./support/codexHome.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
-import { makeTempDir } from "./support/tempConfig.ts"
+import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -111,4 +112,31 @@ describe("codexd start with the real codex", () => {
     await daemon.stop()
     expect(isProcessAlive(childPid)).toBe(false)
   })
+
+  it("says at start when codex is not logged in, and the API and `run` say it too", async () => {
+    const dir = makeTempDir("codexd-real-login-")
+    const bare = makeTempDir("codexd-codex-home-bare-")
+    cleanups.push(dir.cleanup, bare.cleanup)
+    // A CODEX_HOME with no login and no provider of its own, and no key in the environment.
+    const env = { CODEX_HOME: bare.path, OPENAI_API_KEY: "" }
+    const daemon = startDaemonProcess([], env, dir.path)
+    cleanups.push(() => daemon.stop())
+    await daemon.waitForOutput(/codexd ready/, 60_000)
+    await daemon.waitForOutput(/codex is not logged in: run `npx codex login`/, 30_000)
+    const api = apiAccess(configFor(dir.path))
+    expect((await api.call("GET", "/v1/codex/login")).json).toMatchObject({ loggedIn: false })
+    const run = await runCodexd(["run", "hello", "--no-follow"], { cwd: dir.path, env })
+    expect(run.stderr).toContain("codexd run: codex is not logged in")
+
+    // The mock provider needs no OpenAI sign-in: logged in, and nothing said.
+    const other = makeTempDir("codexd-real-login-ok-")
+    const home = makeCodexHome("http://127.0.0.1:9/v1")
+    cleanups.push(other.cleanup, home.cleanup)
+    const fine = startDaemonProcess([], home.env, other.path)
+    cleanups.push(() => fine.stop())
+    await fine.waitForOutput(/codexd ready/, 60_000)
+    const answer = await apiAccess(configFor(other.path)).call("GET", "/v1/codex/login")
+    expect(answer.json).toEqual({ loggedIn: true, how: "provider", hint: null })
+    expect(fine.output()).not.toContain("not logged in")
+  }, 120_000)
 })

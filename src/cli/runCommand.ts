@@ -44,6 +44,10 @@ export const runCommand: Command = {
       ...(typeof args.flags.cwd === "string" ? { cwd: args.flags.cwd } : {}),
       ...(typeof args.flags.approvals === "string" ? { approvals: args.flags.approvals } : {}),
     }
+    // A turn without a login fails only after codex's retries: say so before it is even queued.
+    const login = await api.call("GET", "/v1/codex/login").catch(() => null)
+    if (login?.status === 200 && login.json.loggedIn === false && typeof login.json.hint === "string")
+      io.err(`codexd run: ${login.json.hint}\n`)
     const submitted = await api.call("POST", "/v1/runs", body)
     if (submitted.status !== 202) {
       io.err(`codexd run: ${errorMessage(submitted)}\n`)

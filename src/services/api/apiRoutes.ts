@@ -23,6 +23,7 @@ import type {
 import type { RunId, SessionId } from "../../domain/ids.ts"
 import { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
+import { readCodexLogin } from "../appServer/codexLogin.ts"
 import { EventLog } from "../events/EventLog.ts"
 import { Runs } from "../runs/Runs.ts"
 import { Sessions } from "../sessions/Sessions.ts"
@@ -265,6 +266,29 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
         const { decision } = yield* decodeBody(ApproveBody, body)
         const approvals = yield* Approvals
         return ok(yield* approvals.answer(params.id as string, decision))
+      }),
+  },
+  {
+    kind: "json",
+    auth: "token",
+    method: "GET",
+    pattern: "/v1/codex/login",
+    summary: "whether codex is logged in (or has a key for its provider), asked of the app-server",
+    handle: () =>
+      Effect.gen(function* () {
+        const supervisor = yield* Supervisor
+        const client = yield* supervisor.client
+        const login = yield* readCodexLogin(client).pipe(
+          Effect.mapError(
+            (error) =>
+              new ApiError({
+                status: 502,
+                code: "app-server-error",
+                message: `account/read failed: ${error instanceof Error ? error.message : String(error)}`,
+              }),
+          ),
+        )
+        return ok(login)
       }),
   },
   {
