@@ -2,6 +2,7 @@
 // codexd runs its TypeScript sources directly when they are newer than the bundle in dist/ (built by
 // `npm ci` and `npm run build`); either way it needs Node's built-in type stripping (>= 22.18).
 import { readdirSync, statSync } from "node:fs"
+import { enableCompileCache } from "node:module"
 import { join } from "node:path"
 
 const [major, minor] = process.versions.node.split(".").map(Number)
@@ -13,6 +14,9 @@ if (major < 22 || (major === 22 && minor < 19)) {
 }
 
 const root = join(import.meta.dirname, "..")
+
+// V8 keeps the compiled bundle on disk (in the OS temp dir): later starts skip parsing and compiling it.
+enableCompileCache()
 
 const mtimeOf = (path) => {
   try {
