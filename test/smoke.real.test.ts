@@ -104,6 +104,18 @@ describe("codexd smoke against the real codex", () => {
     expect(run.stdout.trim().startsWith("{")).toBe(true)
   }, 60_000)
 
+  it("says codex is not logged in when it has no account, no provider key and no OPENAI_API_KEY", async () => {
+    const bare = makeTempDir("codexd-codex-home-bare-")
+    cleanups.push(bare.cleanup)
+    const { run, verdicts, detail } = await smoke(
+      { path: bare.path, env: { CODEX_HOME: bare.path }, cleanup: () => undefined },
+      { OPENAI_API_KEY: "", CODEXD_SMOKE_LIFETIME_MS: "10000" },
+    )
+    expect(run.exitCode).toBe(1)
+    expect(verdicts.initialize).toBe("failed")
+    expect(detail("initialize")).toMatch(/but codex is not logged in: run `npx codex login`/)
+  }, 60_000)
+
   it("fails the turn with how to log in when the model refuses the credentials", async () => {
     mock.enqueue({ kind: "httpError", status: 401, body: '{"error":{"message":"invalid api key"}}' })
     const { run, verdicts, detail } = await smoke(homeFor(`${mock.baseUrl}/v1`))

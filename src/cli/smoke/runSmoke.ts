@@ -163,17 +163,27 @@ const checkThroughApi = async (
     return null
   }
   record("child", childVerdict(child, whose))
+  // A child that answers but cannot reach its model fails every turn: said here, in words to act on.
+  const login = child.mode === "exec" ? null : await api.call("GET", "/v1/codex/login").catch(() => null)
+  const notLoggedIn =
+    login?.status === 200 && login.json.loggedIn === false
+      ? String(login.json.hint ?? "codex is not logged in")
+      : null
   record(
     "initialize",
-    child.userAgent === null
-      ? failed(
-          child.mode === "exec"
-            ? "codex did not answer its version probe"
-            : "the child has not answered initialize",
-        )
-      : ok(
-          child.mode === "exec" ? `codex exec can run: ${child.userAgent}` : `answered by ${child.userAgent}`,
-        ),
+    notLoggedIn !== null
+      ? failed(`answered by ${child.userAgent ?? "codex"}, but ${notLoggedIn}`)
+      : child.userAgent === null
+        ? failed(
+            child.mode === "exec"
+              ? "codex did not answer its version probe"
+              : "the child has not answered initialize",
+          )
+        : ok(
+            child.mode === "exec"
+              ? `codex exec can run: ${child.userAgent}`
+              : `answered by ${child.userAgent}`,
+          ),
   )
 
   const stream = await watchStream(api).catch((error: Error) => error)
