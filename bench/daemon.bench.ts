@@ -5,12 +5,15 @@
  * daemon, from the bundle and from the sources, beside `node -e 0`.
  */
 import { execFileSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import { foundationLayer } from "../src/daemon.ts"
 import { Supervisor } from "../src/services/supervisor/Supervisor.ts"
 import { codexdBin } from "../test/support/cli.ts"
 import { makeCodexHome } from "../test/support/codexHome.ts"
 import { startDaemonProcess } from "../test/support/daemonProcess.ts"
+import { fakeAppServerPath } from "../test/support/fakePeer.ts"
 import { codexBinary } from "../test/support/realCodex.ts"
 import { childStateOf, waitUntil } from "../test/support/supervisorHarness.ts"
 import { configFor } from "../test/support/tempConfig.ts"
@@ -132,6 +135,33 @@ export const daemonBench = async (): Promise<void> => {
           { label: "node -e 0", value: median(bare), unit: "ms" },
         )
       }
+    }
+    // With a daemon running (the fake app-server): the commands that ask its API.
+    writeFileSync(join(dir.path, "script.json"), JSON.stringify({ simulate: true }))
+    const daemon = startDaemonProcess(
+      [],
+      {
+        CODEXD_CHILD_COMMAND: process.execPath,
+        CODEXD_CHILD_ARGS: JSON.stringify([fakeAppServerPath, "--script-dir", dir.path]),
+      },
+      dir.path,
+    )
+    try {
+      await daemon.waitForOutput(/codexd ready/, 60_000)
+      for (const args of [
+        ["status", "--json"],
+        ["runs", "--json"],
+      ]) {
+        const times: Array<number> = []
+        for (let i = 0; i < ROUNDS; i++) times.push(wallMs(process.execPath, [codexdBin, ...args], dir.path))
+        report(
+          `codexd ${args.join(" ")} wall time, daemon running, from the bundle (median of ${ROUNDS})`,
+          { label: `codexd ${args.join(" ")}`, value: median(times), unit: "ms" },
+          { label: "node -e 0", value: median(bare), unit: "ms" },
+        )
+      }
+    } finally {
+      await daemon.stop()
     }
   } finally {
     dir.cleanup()
