@@ -313,10 +313,13 @@ const replay = async (path: Path): Promise<void> => {
               expect(real.userAgent).toMatch(/^codex-cli fake \d+$/)
             if (expected === "exec" && step.event.type === "CHILD.EXITED")
               expect(real.lastError).toMatch(/probe \d+ refused/)
-            // What is persisted and announced says the same.
+            // What is persisted says the same, unless the state ends by itself at once (a 30 ms
+            // backoff): on a loaded machine the file may already hold the next one when it is read.
+            // That it passed through is shown by the event log, checked in order below.
+            if (next !== undefined && BACKOFFS.has(next.event.type)) continue
             await waitUntil(
               () => persistedChild(config.paths.daemonStatePath)?.machineState === expected,
-              5_000,
+              10_000,
               "persisted state",
             )
             expect(persistedChild(config.paths.daemonStatePath)).toMatchObject({
