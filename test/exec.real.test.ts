@@ -7,10 +7,13 @@ import { readdirSync, readFileSync } from "node:fs"
 import { beforeAll, describe, expect, it } from "vitest"
 import type { SettingKey } from "../src/config.ts"
 import type { RunRecord } from "../src/domain/run.ts"
+import { runCodexd } from "./support/cli.ts"
 import { withDaemonServices } from "./support/daemonHarness.ts"
+import { startDaemonProcess } from "./support/daemonProcess.ts"
 import type { MockResponsesApi } from "./support/mockResponsesApi.ts"
 import { useModelInEnv } from "./support/modelInEnv.ts"
 import { childStateOf, waitUntil } from "./support/supervisorHarness.ts"
+import { makeTempDir } from "./support/tempConfig.ts"
 
 const model = useModelInEnv()
 let mock: MockResponsesApi
@@ -112,4 +115,22 @@ describe("exec mode with the real codex exec", () => {
       await waitUntil(() => processesWith(marker).length === 0, 10_000, "the exec process to end")
     })
   }, 60_000)
+
+  it("codexd run prints exec mode's final message on stdout (exec streams no deltas)", async () => {
+    const dir = makeTempDir("codexd-exec-run-")
+    try {
+      const daemon = startDaemonProcess([], { CODEXD_SERVER_MODE: "exec" }, dir.path)
+      try {
+        await daemon.waitForOutput(/codexd ready/, 60_000)
+        mock.enqueue({ kind: "text", deltas: ["the answer from exec"] })
+        const run = await runCodexd(["run", "say it"], { cwd: dir.path })
+        expect(run.exitCode).toBe(0)
+        expect(run.stdout).toContain("the answer from exec")
+      } finally {
+        await daemon.stop()
+      }
+    } finally {
+      dir.cleanup()
+    }
+  }, 120_000)
 })
