@@ -64,11 +64,14 @@ const startDetached = async (
     const daemon = snapshot?.daemon
     // Settled and not given up: a daemon whose child failed exits, and is seen above. In exec mode
     // a probe that failed is settled too, but that daemon is about to exit: ready needs the version.
+    // A stopped child is the daemon on its way out after a failed start (it stops the child before
+    // it records itself stopped): not ready either.
     const child = daemon?.child
     const settled =
       child !== undefined &&
       isChildSettled(child) &&
       child.status !== "failed" &&
+      child.status !== "stopped" &&
       (child.mode !== "exec" || child.userAgent !== null)
     if (daemon?.pid === pid && daemon.started && settled) {
       if (json)
