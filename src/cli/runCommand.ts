@@ -63,15 +63,8 @@ export const runCommand: Command = {
       io.out(json ? `${JSON.stringify(submitted.json)}\n` : `${runId}\n`)
       return ExitCode.ok
     }
-    if (!json) io.err(`run ${runId} queued\n`)
-    const record = async (): Promise<RunRecord | null> => {
-      const reply = await api.call("GET", `/v1/runs/${encodeURIComponent(runId)}`)
-      return reply.status === 200 ? Result.getOrNull(decodeValue(RunRecord, "the run")(reply.json)) : null
-    }
-    let printed = false
-    let midLine = false
-    let lastSeq = 0
-    // Ctrl-C leaves the run to the daemon; a second one within 2 s interrupts it.
+    // Ctrl-C leaves the run to the daemon; a second one within 2 s interrupts it. Listened for
+    // before anything is printed: whoever sees the run queued may press it at once.
     let interruptAsked = false
     let firstCtrlC: number | null = null
     let detach: (() => void) | null = null
@@ -96,6 +89,14 @@ export const runCommand: Command = {
       }, 2_000).unref()
     }
     process.on("SIGINT", onCtrlC)
+    if (!json) io.err(`run ${runId} queued\n`)
+    const record = async (): Promise<RunRecord | null> => {
+      const reply = await api.call("GET", `/v1/runs/${encodeURIComponent(runId)}`)
+      return reply.status === 200 ? Result.getOrNull(decodeValue(RunRecord, "the run")(reply.json)) : null
+    }
+    let printed = false
+    let midLine = false
+    let lastSeq = 0
     let final: RunRecord | null = null
     // The run's end must never be missed: when the stream says events were dropped from the cache
     // (`reset`) or ends without the run's end, the record decides; the stream resumes after the last

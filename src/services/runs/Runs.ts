@@ -168,6 +168,7 @@ const makeRuns = (options: RunsOptions) =>
     /** The events of a thread go straight to its run; the few others need effects of their own. */
     const routeBatch = (client: AppServerClient) => (batch: ReadonlyArray<AppServerEvent>) => {
       const special: Array<AppServerEvent> = []
+      const touched = new Set<LiveRun>()
       for (const event of batch) {
         if (
           event.type === "serverRequest.resolved" ||
@@ -177,9 +178,15 @@ const makeRuns = (options: RunsOptions) =>
           special.push(event)
         else {
           const threadId = threadIdOf(event)
-          if (threadId !== null) threads.get(threadId)?.handle(event)
+          const run = threadId === null ? undefined : threads.get(threadId)
+          if (run !== undefined) {
+            run.handle(event)
+            touched.add(run)
+          }
         }
       }
+      // Once per run per burst, before anything below can tell a machine something else.
+      for (const run of touched) run.settleActivity()
       return special.length === 0 ? Effect.void : Effect.forEach(special, route(client), { discard: true })
     }
 
@@ -206,7 +213,9 @@ const makeRuns = (options: RunsOptions) =>
           }
         }
         const threadId = threadIdOf(event)
-        if (threadId !== null) threads.get(threadId)?.handle(event)
+        const run = threadId === null ? undefined : threads.get(threadId)
+        run?.handle(event)
+        run?.settleActivity()
       })
 
     /** Follow a new client's events (subscribed before anything can start on it), then pump. */

@@ -157,7 +157,26 @@ export class LiveRun {
     if (event.type === "item.started" && event.item.type === "fileChange") this.rememberDiff(event.item)
     const recorded = recordedEventOf(event, this.ids)
     if (recorded !== null) this.publish(recorded)
-    this.send(machineEventOf(event))
+    const machineEvent = machineEventOf(event)
+    if (machineEvent.type === "ACTIVITY") {
+      this.activityOwed = true
+      return
+    }
+    this.settleActivity()
+    this.send(machineEvent)
+  }
+
+  /**
+   * A burst of events (a chunk of deltas) owes the machine one ACTIVITY, sent once the burst is
+   * handled: the watchdog is re-armed at the same instant either way, but once instead of per delta.
+   * Anything else the machine is told first settles what is owed, so the order stays as it came.
+   */
+  private activityOwed = false
+
+  settleActivity(): void {
+    if (!this.activityOwed) return
+    this.activityOwed = false
+    this.send({ type: "ACTIVITY" })
   }
 
   /** Change the prompt of a queued run. */
@@ -252,6 +271,7 @@ export class LiveRun {
               this.enqueue(sessions.execThreadStarted(this.sessionId, threadId))
             }
             this.handle(event)
+            this.settleActivity()
           },
           onLost: (reason) => this.send({ type: "CHILD.EXITED", reason }),
         },
