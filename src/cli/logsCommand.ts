@@ -33,10 +33,10 @@ const sizeOf = (path: string): number | null => {
   }
 }
 
-/** Bytes `from`..end of `path` ("" when it cannot be read). */
-const readFrom = (path: string, from: number): string => {
-  const size = sizeOf(path)
-  if (size === null || size <= from) return ""
+/** Bytes `from` up to `to` (default: the end) of `path` ("" when it cannot be read). */
+const readFrom = (path: string, from: number, to?: number): string => {
+  const size = Math.min(sizeOf(path) ?? 0, to ?? Number.POSITIVE_INFINITY)
+  if (size <= from) return ""
   const fd = openSync(path, "r")
   try {
     const buffer = Buffer.alloc(size - from)
@@ -47,15 +47,14 @@ const readFrom = (path: string, from: number): string => {
   }
 }
 
-/** The last `count` lines, read from the end so a large log costs only what is shown. */
-const lastLines = (path: string, count: number): Array<string> => {
+/** The last `count` lines before byte `end`, read from the end so a large log costs only what is shown. */
+const lastLines = (path: string, count: number, end: number): Array<string> => {
   if (count === 0) return []
-  const size = sizeOf(path) ?? 0
-  let from = size
+  let from = end
   let text = ""
   while (from > 0 && text.split("\n").length <= count + 1) {
     from = Math.max(0, from - 64 * 1024)
-    text = readFrom(path, from)
+    text = readFrom(path, from, end)
   }
   return text
     .split("\n")
@@ -71,8 +70,12 @@ const files = (config: ResolvedConfig, which: "daemon" | "child" | "both"): Arra
 ]
 
 /** Print what each file gains, until stopped; a file that shrank was rotated and is read from its start. */
-const follow = async (logs: ReadonlyArray<LogFile>, io: CliIo, tagged: boolean): Promise<never> => {
-  const offsets = new Map(logs.map((log) => [log.path, sizeOf(log.path) ?? 0]))
+const follow = async (
+  logs: ReadonlyArray<LogFile>,
+  offsets: Map<string, number>,
+  io: CliIo,
+  tagged: boolean,
+): Promise<never> => {
   const partial = new Map<string, string>()
   for (;;) {
     await new Promise((r) => setTimeout(r, 200))
@@ -119,13 +122,16 @@ export const logsCommand: Command = {
     }
     const which = args.flags.daemon === true ? "daemon" : args.flags.child === true ? "child" : "both"
     const logs = files(config, which)
+    // Where each file ends now: the tail is what comes before, following starts there, so a line
+    // written while the tail is printed is shown once, by the follow.
+    const offsets = new Map(logs.map((log) => [log.path, sizeOf(log.path) ?? 0]))
     for (const log of logs) {
       if (which === "both") io.out(`== ${log.label} (${log.path})\n`)
-      const lines = lastLines(log.path, count)
+      const lines = lastLines(log.path, count, offsets.get(log.path) ?? 0)
       if (lines.length > 0) io.out(`${lines.map(log.show).join("\n")}\n`)
       else if (count > 0) io.out("(empty)\n")
     }
     if (args.flags.follow !== true) return ExitCode.ok
-    return follow(logs, io, which === "both")
+    return follow(logs, offsets, io, which === "both")
   },
 }
