@@ -31,14 +31,8 @@ import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
-import {
-  configInputFromProcess,
-  defaultText,
-  resolveConfig,
-  type SettingKey,
-  settingKeys,
-  settings,
-} from "./config.ts"
+import { defaultText, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
+import { configInputFromProcess } from "./configInputFromProcess.ts"
 
 /** The arguments after the command name, for `start --detach` to hand to the background daemon. */
 let commandArgv: ReadonlyArray<string> = []

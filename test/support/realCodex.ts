@@ -1,5 +1,5 @@
 /** The real pinned codex app-server, offline against the loopback model mock, with a client over it. */
-import { bundledCodexPath } from "../../src/config.ts"
+import { bundledCodexPath } from "../../src/configInputFromProcess.ts"
 import type { AppServerClientOptions } from "../../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
 import type { CodexHome } from "./codexHome.ts"
