@@ -6,6 +6,7 @@ import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { decodeValue } from "../domain/decode.ts"
+import { isWholeId } from "../domain/ids.ts"
 import { type ApiConnection, type ApiReply, connectApi, errorMessage } from "./apiClient.ts"
 import { type CliIo, ExitCode } from "./command.ts"
 import { resolveIdPrefix } from "./idPrefix.ts"
@@ -88,6 +89,8 @@ export const fullRunId = async (
   name: string,
   io: CliIo,
 ): Promise<string | null> => {
+  // A whole id needs no list of the registry (up to its retention of records) to be looked up.
+  if (isWholeId("run", given)) return given
   const list = await api.call("GET", "/v1/runs")
   const known = ((list.json.runs ?? []) as ReadonlyArray<{ runId: string }>).map((r) => r.runId)
   const match = resolveIdPrefix(given, known, "run")

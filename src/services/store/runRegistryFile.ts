@@ -12,7 +12,7 @@ import {
   snapshotSchema,
 } from "./journaledRegistry.ts"
 import type { RunArchive } from "./runArchive.ts"
-import { applyRetention } from "./runRetention.ts"
+import { applyRetention, finishedOldestFirst } from "./runRetention.ts"
 
 export const RunRegistrySnapshot = snapshotSchema(RunRegistryState)
 export type RunRegistrySnapshot = typeof RunRegistrySnapshot.Type
@@ -64,7 +64,7 @@ export class RunRegistryFile {
       async (opened) => {
         const { kept, archived } = applyRetention(opened.values, input.retention)
         opened.forget(archived.map((run) => run.runId))
-        finishedOrder = orderOfFinish(kept)
+        finishedOrder = finishedOldestFirst(kept).map((run) => run.runId)
         if (archived.length === 0 || input.readOnly) return false
         await archive.append(archived)
         return true
@@ -116,10 +116,3 @@ export class RunRegistryFile {
       this.finishedOrder = this.finishedOrder.filter((id) => id !== run.runId)
   }
 }
-
-/** Finished runs' ids, oldest finish first (the retention rule's order). */
-const orderOfFinish = (runs: ReadonlyArray<RunRecord>): Array<string> =>
-  runs
-    .filter(isFinished)
-    .sort((a, b) => (a.finishedAt ?? a.updatedAt).localeCompare(b.finishedAt ?? b.updatedAt))
-    .map((run) => run.runId)

@@ -12,11 +12,14 @@ export interface RetentionSplit {
 
 const finishedAtOf = (run: RunRecord): string => run.finishedAt ?? run.updatedAt
 
+/** The finished runs among `runs`, oldest finish first: the order they leave for the archive. */
+export const finishedOldestFirst = (runs: ReadonlyArray<RunRecord>): Array<RunRecord> =>
+  runs.filter(isFinished).sort((a, b) => finishedAtOf(a).localeCompare(finishedAtOf(b)))
+
 export const applyRetention = (runs: ReadonlyArray<RunRecord>, limit: number): RetentionSplit => {
-  const finished = runs.filter(isFinished)
-  if (finished.length <= limit) return { kept: runs, archived: [] }
-  const oldestFirst = [...finished].sort((a, b) => finishedAtOf(a).localeCompare(finishedAtOf(b)))
-  const archived = oldestFirst.slice(0, finished.length - limit)
+  const oldestFirst = finishedOldestFirst(runs)
+  if (oldestFirst.length <= limit) return { kept: runs, archived: [] }
+  const archived = oldestFirst.slice(0, oldestFirst.length - limit)
   const leaving = new Set(archived.map((run) => run.runId))
   return { kept: runs.filter((run) => !leaving.has(run.runId)), archived }
 }
