@@ -115,11 +115,19 @@ describe("codexd daemon (real processes, fake app-server)", () => {
     expect(brief.daemon.rssMb).toBeGreaterThan(10)
     expect(brief.runs).toEqual({ queued: 0, running: 0, completed: 0, failed: 0 })
     expect(Object.keys(brief)).not.toContain("runRegistry")
-    // On a terminal (a pty from `script`) the states are coloured, unless NO_COLOR says not to.
+    // On a terminal (a pty from `script`) that has colours the states are coloured, unless NO_COLOR
+    // says not to. The terminal is named: without TERM (as under CI) Node counts two colours only.
+    const terminal = {
+      TERM: "xterm-256color",
+      CI: undefined,
+      COLORTERM: undefined,
+      FORCE_COLOR: undefined,
+      NODE_DISABLE_COLORS: undefined,
+    }
     const onTty = (noColor: boolean) =>
       execa("script", ["-qc", `${process.execPath} ${codexdBin} status --brief`, "/dev/null"], {
         cwd: dir,
-        env: { ...env, ...(noColor ? { NO_COLOR: "1" } : {}) },
+        env: { ...env, ...terminal, NO_COLOR: noColor ? "1" : undefined },
         reject: false,
       })
     expect((await onTty(false)).stdout).toContain("\u001b[32monline\u001b[39m")
