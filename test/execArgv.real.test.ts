@@ -35,6 +35,8 @@ const execRun = async (spec: Partial<ExecRunSpec> & { prompt: string }) => {
     sandbox: "danger-full-access",
     model: null,
     config: [["approval_policy", '"never"']],
+    images: [],
+    outputSchemaPath: null,
     skipGitRepoCheck: true,
     resumeThreadId: null,
     ...spec,

@@ -11,6 +11,8 @@ const bare: ExecRunSpec = {
   sandbox: null,
   model: null,
   config: [],
+  images: [],
+  outputSchemaPath: null,
   skipGitRepoCheck: false,
   resumeThreadId: null,
 }

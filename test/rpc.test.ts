@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { readOnlySandboxPolicy, textInput } from "../src/domain/appServer/protocol.ts"
+import { textInput } from "../src/domain/appServer/protocol.ts"
 import { classifyLine, encodeRequest } from "../src/domain/appServer/rpc.ts"
 
 describe("JSON-RPC classification", () => {
@@ -66,10 +66,5 @@ describe("JSON-RPC classification", () => {
       params: { threadId: "t" },
     })
     expect(textInput("hi")).toEqual({ type: "text", text: "hi", text_elements: [] })
-    expect(readOnlySandboxPolicy()).toEqual({
-      type: "readOnly",
-      access: { type: "restricted", includePlatformDefaults: true, readableRoots: [] },
-      networkAccess: false,
-    })
   })
 })

@@ -5,6 +5,7 @@ import { AskForApproval, SandboxMode } from "./appServer/protocol.ts"
 import { SessionId } from "./ids.ts"
 import { StringRecord } from "./json.ts"
 import { SessionPurpose } from "./session.ts"
+import { SandboxDetails, TurnOptions } from "./turnOptions.ts"
 
 const optionalText = Schema.optionalKey(Schema.NullOr(Schema.String))
 
@@ -17,17 +18,22 @@ export const CreateSessionBody = Schema.Struct({
   reasoningEffort: optionalText,
   approvalPolicy: Schema.optionalKey(Schema.NullOr(AskForApproval)),
   sandbox: Schema.optionalKey(Schema.NullOr(SandboxMode)),
+  sandboxPolicy: Schema.optionalKey(Schema.NullOr(SandboxDetails)),
+  developerInstructions: optionalText,
+  baseInstructions: optionalText,
   approvals: Schema.optionalKey(ApprovalMode),
   metadata: Schema.optionalKey(StringRecord),
 })
 export type CreateSessionBody = typeof CreateSessionBody.Type
 
+/** A run: its prompt, where it runs, and the turn options (`TurnOptions`) beside them. */
 export const CreateRunBody = Schema.Struct({
   prompt: Schema.NonEmptyString,
   sessionId: Schema.optionalKey(Schema.NullOr(SessionId)),
   cwd: optionalText,
   approvals: Schema.optionalKey(Schema.NullOr(ApprovalMode)),
   metadata: Schema.optionalKey(StringRecord),
+  ...TurnOptions.fields,
 })
 export type CreateRunBody = typeof CreateRunBody.Type
 

@@ -66,3 +66,13 @@ export class AppServerUnavailableError extends Schema.TaggedError<AppServerUnava
     return `the app-server is not ready (${this.status})`
   }
 }
+
+/** A run or session asks for something codexd cannot pass on (an option exec mode lacks, a bad path). */
+export class InvalidOptionError extends Schema.TaggedError<InvalidOptionError>()("InvalidOptionError", {
+  option: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return `${this.option}: ${this.reason}`
+  }
+}

@@ -4,6 +4,7 @@ import { ApprovalMode } from "./approval.ts"
 import { newRunId, RunId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp } from "./json.ts"
 import { RunResult } from "./runResult.ts"
+import { TurnOptions } from "./turnOptions.ts"
 
 export const RunStatus = Schema.Literals(["completed", "failed", "queued", "running"])
 export type RunStatus = typeof RunStatus.Type
@@ -17,6 +18,7 @@ export const RunErrorCode = Schema.Literals([
   "approval-timed-out",
   "rejected-at-start",
   "daemon-restarted",
+  "output-invalid",
 ])
 export type RunErrorCode = typeof RunErrorCode.Type
 
@@ -49,6 +51,8 @@ export const RunRecord = Schema.Struct({
   errorCode: Schema.NullOr(RunErrorCode),
   summary: Schema.NullOr(Schema.String),
   metadata: StringRecord,
+  /** What the run asks of codex beyond its session's defaults (absent: nothing). */
+  options: Schema.optionalKey(TurnOptions),
   result: Schema.NullOr(RunResult),
 })
 export type RunRecord = typeof RunRecord.Type
@@ -80,6 +84,7 @@ export interface RunSpec {
   readonly cwd?: string | null
   readonly approvals?: ApprovalMode | null
   readonly metadata?: Readonly<Record<string, string>>
+  readonly options?: TurnOptions
 }
 
 export const newRunRecord = (
@@ -106,5 +111,6 @@ export const newRunRecord = (
   errorCode: null,
   summary: null,
   metadata: { ...spec.metadata },
+  ...(spec.options === undefined || Object.keys(spec.options).length === 0 ? {} : { options: spec.options }),
   result: null,
 })

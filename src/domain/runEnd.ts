@@ -7,6 +7,7 @@
 import type { EventInput } from "./event.ts"
 import type { RunFailure, RunRecord } from "./run.ts"
 import { type RunResult, summarize } from "./runResult.ts"
+import { parseOutput } from "./structuredOutput.ts"
 
 export interface RunEndInput {
   readonly run: RunRecord
@@ -26,7 +27,26 @@ export interface RunEnd {
   readonly event: EventInput
 }
 
-export const endOfRun = ({ run, result, failure, finishedAt, recovered = false }: RunEndInput): RunEnd => {
+/**
+ * A completed turn of a run that asked for structured output: its final message parsed into
+ * `result.output`, or the run failed `output-invalid` when the message is not what the schema says.
+ */
+const withOutput = (
+  run: RunRecord,
+  result: RunResult,
+  failure: RunFailure | null,
+): { readonly result: RunResult; readonly failure: RunFailure | null } => {
+  const schema = run.options?.outputSchema
+  if (failure !== null || schema == null) return { result, failure }
+  const checked = parseOutput(schema, result.finalMessage)
+  return checked._tag === "Parsed"
+    ? { result: { ...result, output: checked.output }, failure }
+    : { result, failure: { code: "output-invalid", message: checked.message } }
+}
+
+export const endOfRun = (input: RunEndInput): RunEnd => {
+  const { run, finishedAt, recovered = false } = input
+  const { result, failure } = withOutput(run, input.result, input.failure)
   const status = failure === null ? ("completed" as const) : ("failed" as const)
   const summary = summarize(result, failure)
   const withInfo: RunResult =

@@ -44,6 +44,8 @@ export const RunResult = Schema.Struct({
   fileChanges: Schema.Array(FileChange),
   /** codex's own details of a failed turn, when it gave any. */
   codexErrorInfo: Schema.optionalKey(Schema.Unknown),
+  /** The final message parsed, for a run that asked for structured output (`outputSchema`). */
+  output: Schema.optionalKey(Schema.Unknown),
 })
 export type RunResult = typeof RunResult.Type
 

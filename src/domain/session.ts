@@ -4,6 +4,7 @@ import { ApprovalMode } from "./approval.ts"
 import { AskForApproval, SandboxMode } from "./appServer/protocol.ts"
 import { newSessionId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp } from "./json.ts"
+import { SandboxDetails } from "./turnOptions.ts"
 
 export const SessionPurpose = Schema.Literals(["duplex", "smoke", "worker"])
 export type SessionPurpose = typeof SessionPurpose.Type
@@ -29,6 +30,11 @@ export const SessionRecord = Schema.Struct({
   approvalPolicy: Schema.NullOr(AskForApproval),
   /** codex's sandbox mode for the thread (`read-only`, `workspace-write`, `danger-full-access`). */
   sandbox: Schema.NullOr(SandboxMode),
+  /** Writable roots and network access of the sandbox (absent in records older than the field). */
+  sandboxPolicy: Schema.optionalKey(Schema.NullOr(SandboxDetails)),
+  /** Instructions codex adds to the thread's (developer) or uses instead of its own (base). */
+  developerInstructions: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  baseInstructions: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** How codexd answers the approvals codex asks for in this session. */
   approvals: ApprovalMode,
   currentTurnId: Schema.NullOr(Schema.String),
@@ -56,6 +62,9 @@ export interface SessionSpec {
   readonly reasoningEffort?: string | null
   readonly approvalPolicy?: AskForApproval | null
   readonly sandbox?: SandboxMode | null
+  readonly sandboxPolicy?: SandboxDetails | null
+  readonly developerInstructions?: string | null
+  readonly baseInstructions?: string | null
   readonly approvals?: ApprovalMode
   readonly metadata?: Readonly<Record<string, string>>
 }
@@ -81,6 +90,9 @@ export const newSessionRecord = (
   reasoningEffort: spec.reasoningEffort ?? null,
   approvalPolicy: spec.approvalPolicy ?? null,
   sandbox: spec.sandbox ?? null,
+  sandboxPolicy: spec.sandboxPolicy ?? null,
+  developerInstructions: spec.developerInstructions ?? null,
+  baseInstructions: spec.baseInstructions ?? null,
   approvals: spec.approvals ?? defaults.approvals,
   currentTurnId: null,
   lastTurnId: null,

@@ -73,22 +73,14 @@ export type AskForApproval = typeof AskForApproval.Type
 export const SandboxMode = Schema.Literals(["read-only", "workspace-write", "danger-full-access"])
 export type SandboxMode = typeof SandboxMode.Type
 
-export type ReadOnlyAccess =
-  | {
-      readonly type: "restricted"
-      readonly includePlatformDefaults: boolean
-      readonly readableRoots: ReadonlyArray<string>
-    }
-  | { readonly type: "fullAccess" }
-
+/** codex's sandbox policy (`turn/start`), as the pinned codex 0.169.0 defines it. */
 export type SandboxPolicy =
   | { readonly type: "dangerFullAccess" }
-  | { readonly type: "readOnly"; readonly access: ReadOnlyAccess; readonly networkAccess: boolean }
+  | { readonly type: "readOnly"; readonly networkAccess: boolean }
   | { readonly type: "externalSandbox"; readonly networkAccess: "restricted" | "enabled" }
   | {
       readonly type: "workspaceWrite"
       readonly writableRoots: ReadonlyArray<string>
-      readonly readOnlyAccess: ReadOnlyAccess
       readonly networkAccess: boolean
       readonly excludeTmpdirEnvVar: boolean
       readonly excludeSlashTmp: boolean
@@ -110,22 +102,6 @@ export const textInput = (text: string, textElements: ReadonlyArray<TextElement>
   type: "text",
   text,
   text_elements: textElements,
-})
-
-export const readOnlySandboxPolicy = (
-  options: {
-    includePlatformDefaults?: boolean
-    networkAccess?: boolean
-    readableRoots?: ReadonlyArray<string>
-  } = {},
-): SandboxPolicy => ({
-  type: "readOnly",
-  access: {
-    type: "restricted",
-    includePlatformDefaults: options.includePlatformDefaults ?? true,
-    readableRoots: options.readableRoots ?? [],
-  },
-  networkAccess: options.networkAccess ?? false,
 })
 
 // --- requests -----------------------------------------------------------------------------------

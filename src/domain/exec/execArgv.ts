@@ -11,6 +11,10 @@ export interface ExecRunSpec {
   readonly cwd: string | null
   readonly sandbox: SandboxMode | null
   readonly model: string | null
+  /** Local image files attached to the prompt (`--image`). */
+  readonly images: ReadonlyArray<string>
+  /** A file holding the JSON Schema the final message must follow (`--output-schema`). */
+  readonly outputSchemaPath: string | null
   /** `--config key=value` overrides, in order (values are TOML, as codex reads them). */
   readonly config: ReadonlyArray<readonly [string, string]>
   /** Run outside a git repository too (codex refuses by default). */
@@ -26,6 +30,8 @@ export const execArgv = (spec: ExecRunSpec): ReadonlyArray<string> => [
   ...(spec.sandbox === null ? [] : ["--sandbox", spec.sandbox]),
   ...(spec.model === null ? [] : ["--model", spec.model]),
   ...spec.config.flatMap(([key, value]) => ["--config", `${key}=${value}`]),
+  ...spec.images.flatMap((path) => ["--image", path]),
+  ...(spec.outputSchemaPath === null ? [] : ["--output-schema", spec.outputSchemaPath]),
   ...(spec.skipGitRepoCheck ? ["--skip-git-repo-check"] : []),
   ...(spec.resumeThreadId === null ? [] : ["resume", spec.resumeThreadId]),
   "--",

@@ -15,6 +15,7 @@ import type {
   ApprovalNotFoundError,
   ApprovalSettledError,
   AppServerUnavailableError,
+  InvalidOptionError,
   RunNotFoundError,
   RunStateError,
   SessionClosedError,
@@ -46,6 +47,7 @@ export class DaemonControl extends Context.Service<
 /** Every failure a route may answer with. */
 export type RouteError =
   | ApiError
+  | InvalidOptionError
   | SessionNotFoundError
   | RunNotFoundError
   | ApprovalNotFoundError
@@ -71,6 +73,7 @@ export type ApiRoute = Route<RouteError, RouteServices>
 
 const STATUS_BY_TAG: { readonly [Tag in RouteError["_tag"]]: readonly [number, string] } = {
   ApiError: [400, "bad-request"],
+  InvalidOptionError: [400, "invalid-option"],
   SessionNotFoundError: [404, "not-found"],
   RunNotFoundError: [404, "not-found"],
   ApprovalNotFoundError: [404, "not-found"],
@@ -199,8 +202,19 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     body: CreateRunBody,
     handle: ({ body }) =>
       Effect.gen(function* () {
-        const spec = yield* decodeBody(CreateRunBody, body)
+        const { prompt, sessionId, cwd, approvals, metadata, ...options } = yield* decodeBody(
+          CreateRunBody,
+          body,
+        )
         const runs = yield* Runs
+        const spec = {
+          prompt,
+          sessionId: sessionId ?? null,
+          cwd: cwd ?? null,
+          approvals: approvals ?? null,
+          metadata: metadata ?? {},
+          options,
+        }
         return ok(yield* runs.submit(spec), 202)
       }),
   },

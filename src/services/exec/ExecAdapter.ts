@@ -6,7 +6,8 @@
  * Interrupting a turn stops its process (SIGTERM, then SIGKILL). Owns: those processes.
  * Does not own: the run's record or flow (LiveRun), the session's thread (Sessions).
  */
-import { appendFileSync } from "node:fs"
+import { appendFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,9 +24,11 @@ import { makeBridge } from "../runtime.ts"
 import { LineSplitter } from "../transport/lineSplitter.ts"
 import { processGroupOptions, SpawnError, stopGroup } from "../transport/processGroup.ts"
 
-export interface ExecTurnSpec extends Omit<ExecRunSpec, "skipGitRepoCheck"> {
+export interface ExecTurnSpec extends Omit<ExecRunSpec, "skipGitRepoCheck" | "outputSchemaPath"> {
   /** The id the turn's events carry: exec has no turn ids of its own. */
   readonly turnId: string
+  /** The run's output schema; written to a private file for `--output-schema` while the turn runs. */
+  readonly outputSchema: unknown
 }
 
 export interface ExecTurnHandlers {
@@ -77,9 +80,13 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
     const startTurn = (spec: ExecTurnSpec, handlers: ExecTurnHandlers) =>
       Effect.try({
         try: (): ExecTurn => {
+          const outputSchemaPath =
+            spec.outputSchema == null ? null : join(config.paths.stateDir, `exec-${spec.turnId}.schema.json`)
+          if (outputSchemaPath !== null)
+            writeFileSync(outputSchemaPath, JSON.stringify(spec.outputSchema), { mode: PRIVATE_FILE_MODE })
           const child = execa(
             config.server.childCommand,
-            [...execArgv({ ...spec, skipGitRepoCheck: true })],
+            [...execArgv({ ...spec, outputSchemaPath, skipGitRepoCheck: true })],
             {
               cwd: config.server.childCwd,
               stdin: "ignore",
@@ -152,6 +159,7 @@ const makeExecAdapter = (options: ExecAdapterOptions) =>
           live.add(stop)
           void Promise.all([exited, stdoutEnded]).then(([exit]) => {
             live.delete(stop)
+            if (outputSchemaPath !== null) rmSync(outputSchemaPath, { force: true })
             if (ended) return
             if (interrupted) {
               // What app-server mode reports for an interrupted turn.

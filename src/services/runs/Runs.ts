@@ -11,6 +11,7 @@
  * ends with the transport's close), the approval signals (forwarded to the run they concern) and
  * the sweep that fails any run left `running` with no live turn behind it.
  */
+import { existsSync } from "node:fs"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -23,6 +24,7 @@ import { CodexdConfig } from "../../config.ts"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import { textInput } from "../../domain/appServer/protocol.ts"
 import {
+  InvalidOptionError,
   RunNotFoundError,
   RunStateError,
   SessionClosedError,
@@ -32,6 +34,8 @@ import type { RunId } from "../../domain/ids.ts"
 import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
+import { schemaProblem } from "../../domain/structuredOutput.ts"
+import { optionProblem, type TurnOptions } from "../../domain/turnOptions.ts"
 import { type ApprovalSignal, Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
@@ -69,7 +73,7 @@ export class Runs extends Context.Service<
     /** Accept a run; resolves once it is durable, queued. */
     readonly submit: (
       spec: RunSpec,
-    ) => Effect.Effect<RunRecord, SessionNotFoundError | SessionClosedError | StoreError>
+    ) => Effect.Effect<RunRecord, InvalidOptionError | SessionNotFoundError | SessionClosedError | StoreError>
     readonly get: (runId: RunId) => Effect.Effect<RunRecord, RunNotFoundError | StoreError>
     readonly list: Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
     readonly interrupt: (
@@ -92,6 +96,17 @@ export class Runs extends Context.Service<
     CodexdConfig | RunStore | RunQueue | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
   > => Layer.effect(Runs, makeRuns({ ...defaultRunsOptions, ...options }))
 }
+
+/** A run's options as codexd can pass them on, or the first that it cannot, named. */
+const checkOptions = (options: TurnOptions, mode: "app-server" | "exec") =>
+  Effect.suspend(() => {
+    const problem = optionProblem(options, mode, schemaProblem)
+    if (problem !== null) return Effect.fail(new InvalidOptionError(problem))
+    const missing = (options.images ?? []).findIndex((image) => "path" in image && !existsSync(image.path))
+    return missing === -1
+      ? Effect.void
+      : Effect.fail(new InvalidOptionError({ option: `images[${missing}].path`, reason: "no such file" }))
+  })
 
 const makeRuns = (options: RunsOptions) =>
   Effect.gen(function* () {
@@ -317,6 +332,7 @@ const makeRuns = (options: RunsOptions) =>
     return Runs.of({
       submit: (spec) =>
         Effect.gen(function* () {
+          yield* checkOptions(spec.options ?? {}, config.server.mode)
           const session =
             spec.sessionId == null
               ? yield* sessions.record({ purpose: "worker", cwd: spec.cwd ?? null })

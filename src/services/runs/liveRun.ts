@@ -16,12 +16,12 @@ import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import { type Actor, createActor } from "xstate"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
-import { textInput } from "../../domain/appServer/protocol.ts"
 import type { EventInput } from "../../domain/event.ts"
 import type { SessionId } from "../../domain/ids.ts"
 import type { RunFailure, RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
+import { turnInputOf, turnParamsOf } from "../../domain/turnOptions.ts"
 import type { RunMachineEvent } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../approvals/Approvals.ts"
@@ -222,9 +222,9 @@ export class LiveRun {
       yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
       const started = yield* client.turnStart({
         threadId,
-        input: [textInput(prompt)],
+        input: turnInputOf(prompt, this.record.options?.images),
         ...(this.record.cwd === null ? {} : { cwd: this.record.cwd }),
-        ...(session.reasoningEffort === null ? {} : { effort: session.reasoningEffort }),
+        ...turnParamsOf(session, this.record.options),
       })
       return { turnId: started.turn.id }
     })
@@ -247,17 +247,19 @@ export class LiveRun {
         threadId: resumeThreadId,
       }))
       const turnId = `exec-${this.runId}`
+      const options = this.record.options
+      const effort = options?.reasoningEffort ?? session.reasoningEffort
       this.execTurn = yield* exec.startTurn(
         {
           prompt,
           turnId,
           cwd: this.record.cwd ?? session.cwd,
-          sandbox: session.sandbox,
-          model: session.model,
-          config:
-            session.reasoningEffort === null
-              ? []
-              : [["model_reasoning_effort", JSON.stringify(session.reasoningEffort)]],
+          sandbox: options?.sandbox ?? session.sandbox,
+          model: options?.model ?? session.model,
+          config: effort === null ? [] : [["model_reasoning_effort", JSON.stringify(effort)]],
+          // Exec takes local images only; the API refuses URLs in exec mode.
+          images: (options?.images ?? []).flatMap((image) => ("path" in image ? [image.path] : [])),
+          outputSchema: options?.outputSchema ?? null,
           resumeThreadId,
         },
         {

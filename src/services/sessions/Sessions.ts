@@ -13,16 +13,19 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { CodexdConfig } from "../../config.ts"
-import type { ThreadStartParams } from "../../domain/appServer/protocol.ts"
+import { AskForApproval, type ThreadStartParams } from "../../domain/appServer/protocol.ts"
 import {
   type AppServerUnavailableError,
+  InvalidOptionError,
   SessionClosedError,
   SessionNotFoundError,
 } from "../../domain/errors.ts"
 import type { EventInput } from "../../domain/event.ts"
 import type { SessionId } from "../../domain/ids.ts"
 import { newSessionRecord, type SessionRecord, type SessionSpec } from "../../domain/session.ts"
+import { sandboxModeOf } from "../../domain/turnOptions.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
 import { EventLog } from "../events/EventLog.ts"
@@ -32,13 +35,19 @@ import { Supervisor } from "../supervisor/Supervisor.ts"
 
 export type ThreadError = AppServerError | SessionNotFoundError | SessionClosedError | StoreError
 
+/** The session options `codex exec` cannot carry out. */
+const EXEC_REFUSES = ["sandboxPolicy", "developerInstructions", "baseInstructions"] as const
+
 export class Sessions extends Context.Service<
   Sessions,
   {
     /** Record a session and start its thread on the current child. */
     readonly create: (
       spec: SessionSpec,
-    ) => Effect.Effect<SessionRecord, AppServerError | AppServerUnavailableError | StoreError>
+    ) => Effect.Effect<
+      SessionRecord,
+      InvalidOptionError | AppServerError | AppServerUnavailableError | StoreError
+    >
     /** Record a session whose thread starts with its first run (a worker session made for a run). */
     readonly record: (spec: SessionSpec) => Effect.Effect<SessionRecord, StoreError>
     readonly get: (sessionId: SessionId) => Effect.Effect<SessionRecord, SessionNotFoundError | StoreError>
@@ -123,6 +132,10 @@ export class Sessions extends Context.Service<
           serviceTier: session.serviceTier,
           ...(session.approvalPolicy === null ? {} : { approvalPolicy: session.approvalPolicy }),
           ...(session.sandbox === null ? {} : { sandbox: session.sandbox }),
+          ...(session.developerInstructions == null
+            ? {}
+            : { developerInstructions: session.developerInstructions }),
+          ...(session.baseInstructions == null ? {} : { baseInstructions: session.baseInstructions }),
           serviceName: "codexd",
         })
 
@@ -136,8 +149,15 @@ export class Sessions extends Context.Service<
               ...s,
               threadId,
               childPid: pid,
+              // What codex chose where the session left it open: each turn then sends the
+              // session's values, so one run's override does not carry over to the next.
               model: s.model ?? started.model ?? null,
               modelProvider: s.modelProvider ?? started.modelProvider ?? null,
+              reasoningEffort: s.reasoningEffort ?? started.reasoningEffort ?? null,
+              sandbox: s.sandbox ?? sandboxModeOf(started.sandbox),
+              approvalPolicy:
+                s.approvalPolicy ??
+                (Schema.is(AskForApproval)(started.approvalPolicy) ? started.approvalPolicy : null),
             }))
             yield* events.publish(threadEvent(session.sessionId, threadId, replacing, " (unknown to codex)"))
             return threadId
@@ -178,8 +198,19 @@ export class Sessions extends Context.Service<
           record,
           create: (spec) =>
             Effect.gen(function* () {
-              // Exec mode: the thread is made by the session's first run (`codex exec` starts it).
-              if (config.server.mode === "exec") return { ...(yield* record(spec)), childPid: null }
+              // Exec mode: the thread is made by the session's first run (`codex exec` starts it),
+              // and `codex exec` has no flag for the thread options below.
+              if (config.server.mode === "exec") {
+                const refused = EXEC_REFUSES.find((name) => spec[name] != null)
+                if (refused !== undefined)
+                  return yield* Effect.fail(
+                    new InvalidOptionError({
+                      option: refused,
+                      reason: "codex exec does not take it (exec mode)",
+                    }),
+                  )
+                return { ...(yield* record(spec)), childPid: null }
+              }
               const client = yield* supervisor.client
               const session = yield* record(spec)
               const threadId = yield* startThread(session, client, null).pipe(
