@@ -1,6 +1,7 @@
 /**
  * `npm run build` (and `prepare`, so `npm ci` runs it): the CLI and the daemon bundled into `dist/`,
- * with their npm dependencies, as plain JavaScript.
+ * with their npm dependencies, as plain JavaScript; and `codexd/client` beside them (`dist/client.js`,
+ * its declarations in `dist/types/` from tsc, so a program gets the types too).
  *
  * Why a bundle: run from the TypeScript sources, every start type-strips ~150 files (Node's stripper
  * is WebAssembly whose memory never shrinks) and loads each module of Effect, xstate and pino on its
@@ -11,6 +12,7 @@
  * `bin/codexd.js` uses the bundle only when it is newer than every source file, so an edited checkout
  * never runs stale code; `npm test` builds first.
  */
+import { execFileSync } from "node:child_process"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { build } from "esbuild"
@@ -20,7 +22,7 @@ const outdir = join(root, "dist")
 
 rmSync(outdir, { recursive: true, force: true })
 await build({
-  entryPoints: [join(root, "src", "cli.ts")],
+  entryPoints: { cli: join(root, "src", "cli.ts"), client: join(root, "src", "client", "index.ts") },
   outdir,
   bundle: true,
   splitting: true,
@@ -36,4 +38,7 @@ await build({
   minifySyntax: true,
   legalComments: "none",
   logLevel: "warning",
+})
+execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", join(root, "tsconfig.client.json")], {
+  stdio: "inherit",
 })

@@ -5,7 +5,6 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import packageJson from "../package.json" with { type: "json" }
-import { DaemonUnreachable } from "./cli/apiClient.ts"
 import { type FlagTable, parseArgs, UsageError } from "./cli/argv.ts"
 import {
   approvalsCommand,
@@ -31,6 +30,7 @@ import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
+import { DaemonUnreachable } from "./client/apiConnection.ts"
 import { defaultText, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
 import { configInputFromProcess } from "./configInputFromProcess.ts"
 

@@ -4,13 +4,13 @@
  * daemon runs, 2 for bad usage or a refused request, 1 when the daemon failed it.
  */
 import * as Result from "effect/Result"
+import { readFrames } from "../client/apiConnection.ts"
 import { ApprovalList, RestartAnswer, RunList } from "../domain/apiAnswers.ts"
 import { ApprovalRecord } from "../domain/approval.ts"
 import { decodeValue } from "../domain/decode.ts"
 import { RecentEvent } from "../domain/event.ts"
 import { RunRecord } from "../domain/run.ts"
 import { StatusSnapshot } from "../domain/status.ts"
-import { readFrames } from "./apiClient.ts"
 import { answer, clip, fullRunId, needsOne, table, text, withApi } from "./clientSupport.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 import { EventLines } from "./eventLines.ts"

@@ -4,10 +4,10 @@
  */
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
+import { type ApiConnection, type ApiReply, connectApi, errorMessage } from "../client/apiConnection.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { decodeValue } from "../domain/decode.ts"
 import { isWholeId } from "../domain/ids.ts"
-import { type ApiConnection, type ApiReply, connectApi, errorMessage } from "./apiClient.ts"
 import { type CliIo, ExitCode } from "./command.ts"
 import { resolveIdPrefix } from "./idPrefix.ts"
 

@@ -3,10 +3,10 @@
  * it arrives; exit 0 when the run completed, 1 when it failed (`--json`: only the final run record).
  */
 import * as Result from "effect/Result"
+import { connectApi, errorMessage, readFrames } from "../client/apiConnection.ts"
 import { decodeValue } from "../domain/decode.ts"
 import type { RecentEvent } from "../domain/event.ts"
 import { RunRecord } from "../domain/run.ts"
-import { connectApi, errorMessage, readFrames } from "./apiClient.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 import { liveLine } from "./runView.ts"
 

@@ -3,10 +3,11 @@
  * through the API (`POST /v1/shutdown`), which works wherever the API is reachable; a daemon whose API
  * does not answer is sent SIGTERM instead, which it handles the same way.
  */
+
+import { connectApi } from "../client/apiConnection.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
 import { lockHolder } from "../services/store/StateLock.ts"
 import { isProcessAlive } from "../system/processes.ts"
-import { connectApi } from "./apiClient.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
 /** How the stop was asked for: through the API, or by signal when the API did not answer. */

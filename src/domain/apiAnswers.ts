@@ -19,5 +19,10 @@ export const RestartAnswer = Schema.Struct({
 })
 export const ShutdownAnswer = Schema.Struct({ stopping: Schema.Boolean })
 export const ErrorAnswer = Schema.Struct({
-  error: Schema.Struct({ code: Schema.String, message: Schema.String }),
+  error: Schema.Struct({
+    code: Schema.String,
+    message: Schema.String,
+    /** The request field at fault, for a 400 about one. */
+    path: Schema.optionalKey(Schema.String),
+  }),
 })

@@ -1,5 +1,5 @@
 /** A test's view of a running daemon's API: found as the CLI finds it, called with raw fetch. */
-import { connectApi } from "../../src/cli/apiClient.ts"
+import { connectApi } from "../../src/client/apiConnection.ts"
 import type { ResolvedConfig } from "../../src/domain/config.ts"
 
 export interface ApiAccess {

@@ -9,12 +9,12 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeS
 import { join } from "node:path"
 import type * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import { type ApiConnection, errorMessage, readFrames } from "../../client/apiConnection.ts"
 import type { ResolvedConfig } from "../../domain/config.ts"
 import { decodeValue } from "../../domain/decode.ts"
 import type { RecentEvent } from "../../domain/event.ts"
 import { type SmokeCheck, type SmokeResult, StatusSnapshot } from "../../domain/status.ts"
 import { readStatus } from "../../services/status/statusSnapshot.ts"
-import { type ApiConnection, errorMessage, readFrames } from "../apiClient.ts"
 import { smokeDaemon } from "./smokeDaemon.ts"
 import { retryNote, turnFailureHint } from "./turnFailureHint.ts"
 

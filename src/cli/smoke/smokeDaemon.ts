@@ -3,9 +3,10 @@
  * process for the smoke alone, stopped when the smoke is done or its lifetime (smokeLifetimeMs) ends.
  * In-process, so a smoke that is killed can never leave a daemon behind.
  */
+
+import { type ApiConnection, connectApi } from "../../client/apiConnection.ts"
 import type { ResolvedConfig } from "../../domain/config.ts"
 import { lockHolder } from "../../services/store/StateLock.ts"
-import { type ApiConnection, connectApi } from "../apiClient.ts"
 
 export interface SmokeDaemon {
   readonly api: ApiConnection

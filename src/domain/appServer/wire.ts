@@ -8,7 +8,7 @@ import * as Schema from "effect/Schema"
 export const openStruct = <Fields extends Schema.Struct.Fields>(fields: Fields) =>
   Schema.StructWithRest(Schema.Struct(fields), [Schema.Record(Schema.String, Schema.Unknown)])
 
-export const optional = Schema.optionalKey
+export const optional = <S extends Schema.Top>(schema: S): Schema.optionalKey<S> => Schema.optionalKey(schema)
 
 export const RequestId = Schema.Union([Schema.Int, Schema.String])
 export type RequestId = typeof RequestId.Type

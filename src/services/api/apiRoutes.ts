@@ -91,6 +91,8 @@ const STATUS_BY_TAG: { readonly [Tag in RouteError["_tag"]]: readonly [number, s
 
 export const apiErrorOf = (error: RouteError): ApiError => {
   if (error._tag === "ApiError") return error
+  if (error._tag === "InvalidOptionError")
+    return new ApiError({ status: 400, code: "invalid-option", message: error.message, path: error.option })
   const [status, code] = STATUS_BY_TAG[error._tag]
   return new ApiError({ status, code, message: error.message })
 }
@@ -102,7 +104,14 @@ const decodeBody = <A>(schema: Schema.ConstraintDecoder<A>, body: unknown): Effe
   const decoded = decodeValue(schema, "body")(body)
   return Result.isSuccess(decoded)
     ? Effect.succeed(decoded.success)
-    : Effect.fail(new ApiError({ status: 400, code: "invalid-body", message: decoded.failure.message }))
+    : Effect.fail(
+        new ApiError({
+          status: 400,
+          code: "invalid-body",
+          message: decoded.failure.message,
+          path: decoded.failure.path,
+        }),
+      )
 }
 
 const sessionIdOf = (params: Readonly<Record<string, string>>) => params.id as SessionId

@@ -13,6 +13,8 @@ export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
   status: Schema.Int,
   code: Schema.String,
   message: Schema.String,
+  /** The field of the request at fault (`prompt`, `images[0].path`), when one is. */
+  path: Schema.optionalKey(Schema.String),
 }) {}
 
 const tooLarge = () =>
@@ -29,7 +31,13 @@ export const sendJson = (res: ServerResponse, status: number, body: unknown): vo
 }
 
 export const sendError = (res: ServerResponse, error: ApiError): void =>
-  sendJson(res, error.status, { error: { code: error.code, message: error.message } })
+  sendJson(res, error.status, {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.path === undefined ? {} : { path: error.path }),
+    },
+  })
 
 /** The body as JSON; 413 past the limit, 400 when it is not JSON. An empty body is `{}`. */
 export const readJsonBody = (req: IncomingMessage): Promise<unknown> =>

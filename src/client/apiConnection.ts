@@ -1,7 +1,7 @@
 /**
- * How the CLI reaches a running daemon: the address it recorded in the daemon state, the token from
- * the token file, and JSON over HTTP. No daemon (no lock holder, or no address) is `NoDaemon`, which
- * every client command turns into exit 3.
+ * How a client (the CLI, CodexdClient) reaches a running daemon: the address it recorded in the
+ * daemon state, the token from the token file, and JSON over HTTP. No daemon (no lock holder, or no
+ * address) is `noDaemon`, which every client command turns into exit 3.
  */
 import { readFileSync } from "node:fs"
 import type { ResolvedConfig } from "../domain/config.ts"
@@ -62,12 +62,31 @@ export interface ApiConnection {
   readonly token: string
   readonly call: (method: "GET" | "POST", path: string, body?: unknown) => Promise<ApiReply>
   /** The event stream as a fetch response (SSE), for commands that follow events. */
-  readonly stream: (query: string) => Promise<Response>
+  readonly stream: (query: string, signal?: AbortSignal) => Promise<Response>
 }
 
 export interface ApiReply {
   readonly status: number
   readonly json: Record<string, unknown>
+}
+
+/** A connection to a daemon at a known address with a known token. */
+export const apiAt = (base: string, token: string, eventStreamPath = "/v1/events"): ApiConnection => {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+  return {
+    base,
+    token,
+    call: async (method, path, body) => {
+      const { status, text } = await reaching(base, () =>
+        httpCall(new URL(path, base), method, headers, body === undefined ? undefined : JSON.stringify(body)),
+      )
+      return { status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) }
+    },
+    stream: (query, signal) =>
+      reaching(base, () =>
+        fetch(`${base}${eventStreamPath}${query}`, { headers, ...(signal === undefined ? {} : { signal }) }),
+      ),
+  }
 }
 
 export const connectApi = (config: ResolvedConfig): ApiConnection | { readonly noDaemon: string } => {
@@ -83,19 +102,7 @@ export const connectApi = (config: ResolvedConfig): ApiConnection | { readonly n
   }
   const token = readApiToken(config.paths.apiTokenPath)
   if (base === null || token === null) return { noDaemon: "the running daemon has not published its API yet" }
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
-  return {
-    base,
-    token,
-    call: async (method, path, body) => {
-      const { status, text } = await reaching(base, () =>
-        httpCall(new URL(path, base), method, headers, body === undefined ? undefined : JSON.stringify(body)),
-      )
-      return { status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) }
-    },
-    stream: (query) =>
-      reaching(base, () => fetch(`${base}${config.service.eventStreamPath}${query}`, { headers })),
-  }
+  return apiAt(base, token, config.service.eventStreamPath)
 }
 
 /** The message of an API error answer. */
