@@ -31,6 +31,7 @@ import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
 import { DaemonUnreachable } from "./client/apiConnection.ts"
+import { DaemonNotRunningError } from "./client/clientErrors.ts"
 import { defaultText, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
 import { configInputFromProcess } from "./configInputFromProcess.ts"
 
@@ -145,7 +146,7 @@ export const runCli = async (argv: ReadonlyArray<string>): Promise<never> => {
   try {
     code = await main(argv, processIo)
   } catch (error) {
-    if (error instanceof DaemonUnreachable) {
+    if (error instanceof DaemonUnreachable || error instanceof DaemonNotRunningError) {
       process.stderr.write(`codexd ${argv[0] ?? ""}: ${error.message}\n`)
       code = ExitCode.noDaemon
     } else {

@@ -49,6 +49,50 @@ describe("codexd client commands", () => {
     expect(record).toMatchObject({ status: "failed", errorCode: "turn-failed" })
   })
 
+  it("run passes turn options: an output schema from a file, images resolved from here, model and sandbox", async () => {
+    writeFileSync(join(temp.path, "schema.json"), JSON.stringify({ type: "object" }))
+    writeFileSync(join(temp.path, "pixel.png"), "not really a png")
+    const queued = await codexd(
+      "run",
+      "look",
+      "--output-schema",
+      "schema.json",
+      "--image",
+      "pixel.png",
+      "--image",
+      join(temp.path, "pixel.png"),
+      "--model",
+      "m-1",
+      "--effort",
+      "low",
+      "--sandbox",
+      "read-only",
+      "--no-follow",
+      "--json",
+    )
+    expect(queued.exitCode).toBe(0)
+    expect(JSON.parse(queued.stdout).options).toEqual({
+      model: "m-1",
+      reasoningEffort: "low",
+      sandbox: "read-only",
+      outputSchema: { type: "object" },
+      images: [{ path: join(temp.path, "pixel.png") }, { path: join(temp.path, "pixel.png") }],
+    })
+    // The fake peer echoes the prompt, which is not JSON: the schema was applied.
+    const judged = await codexd("run", "plain words", "--output-schema", "schema.json")
+    expect(judged.exitCode).toBe(1)
+    expect(judged.stderr).toMatch(/failed \(output-invalid\): the final message is not JSON/)
+
+    const noFile = await codexd("run", "x", "--output-schema", "missing.json")
+    expect(noFile).toMatchObject({ exitCode: 2, stderr: "codexd run: --output-schema missing.json: ENOENT" })
+    const noImage = await codexd("run", "x", "--image", "gone.png")
+    expect(noImage.exitCode).toBe(2)
+    expect(noImage.stderr).toBe("codexd run: images[0].path: no such file")
+    const badSandbox = await codexd("run", "x", "--sandbox", "everything")
+    expect(badSandbox.exitCode).toBe(2)
+    expect(badSandbox.stderr).toMatch(/^codexd run: body: sandbox: [^\n]*$/)
+  })
+
   it("lists and shows sessions and runs, and prints events", async () => {
     const queued = await codexd("run", "listed", "--no-follow")
     expect(queued.exitCode).toBe(0)

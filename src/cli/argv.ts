@@ -20,12 +20,17 @@ export interface FlagSpec {
   readonly placeholder?: string
   /** A one-letter alias: `-n 20` for `--lines 20`. */
   readonly short?: string
+  /** A string flag that may be given more than once (`--image a --image b`); all are in `lists`. */
+  readonly repeatable?: boolean
 }
 
 export type FlagTable = Readonly<Record<string, FlagSpec>>
 
 export interface ParsedArgs {
+  /** The last value of each flag given. */
   readonly flags: Readonly<Record<string, string | true>>
+  /** Every value of each repeatable flag, in order. */
+  readonly lists: Readonly<Record<string, ReadonlyArray<string>>>
   readonly positionals: ReadonlyArray<string>
 }
 
@@ -35,6 +40,11 @@ export const parseArgs = (
   table: FlagTable,
 ): Result.Result<ParsedArgs, UsageError> => {
   const flags: Record<string, string | true> = {}
+  const lists: Record<string, Array<string>> = {}
+  const setValue = (name: string, value: string) => {
+    flags[name] = value
+    if (table[name]?.repeatable === true) (lists[name] ??= []).push(value)
+  }
   const positionals: Array<string> = []
   const fail = (message: string) => Result.fail(new UsageError({ message, command }))
   const shorts = new Map(
@@ -70,14 +80,14 @@ export const parseArgs = (
       continue
     }
     if (eq !== -1) {
-      flags[name] = word.slice(eq + 1)
+      setValue(name, word.slice(eq + 1))
       continue
     }
     const value = args[i + 1]
     if (value === undefined)
       return fail(`--${name} needs a value${spec.placeholder ? ` (${spec.placeholder})` : ""}`)
-    flags[name] = value
+    setValue(name, value)
     i += 1
   }
-  return Result.succeed({ flags, positionals })
+  return Result.succeed({ flags, lists, positionals })
 }

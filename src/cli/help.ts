@@ -11,7 +11,7 @@ const flagLines = (table: FlagTable): Array<string> => {
         : spec.kind === "optional"
           ? `--${name}[=${spec.placeholder ?? "VALUE"}]`
           : `--${name}`),
-    spec.describe,
+    spec.repeatable === true ? `${spec.describe} (repeatable)` : spec.describe,
   ])
   const width = Math.max(0, ...entries.map(([left]) => (left ?? "").length))
   return entries.map(([left, right]) => `  ${(left ?? "").padEnd(width)}  ${right}`)

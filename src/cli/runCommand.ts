@@ -1,20 +1,30 @@
 /**
  * `codexd run <prompt>`: submit a run and, unless `--no-follow`, stream the agent's text to stdout as
  * it arrives; exit 0 when the run completed, 1 when it failed (`--json`: only the final run record).
+ * It is a CodexdClient program: submitting and following go through the client, like any other.
  */
-import * as Result from "effect/Result"
-import { connectApi, errorMessage, readFrames } from "../client/apiConnection.ts"
-import { decodeValue } from "../domain/decode.ts"
-import type { RecentEvent } from "../domain/event.ts"
-import { RunRecord } from "../domain/run.ts"
+
+import { connectApi } from "../client/apiConnection.ts"
+import { CodexdClient, type RunOptions } from "../client/CodexdClient.ts"
+import type { CodexdClientError } from "../client/clientErrors.ts"
+import type { RunRecord } from "../domain/run.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
+import { runOptionFlags, runOptionsOf } from "./runOptionFlags.ts"
 import { liveLine } from "./runView.ts"
+
+/** The exit code of a refused submission: the request's fault is a usage error, the rest a failure. */
+const exitOf = (error: CodexdClientError): ExitCode =>
+  error._tag === "ConflictError" || error._tag === "DaemonError" ? ExitCode.failed : ExitCode.usage
+
+const isClientError = (error: unknown): error is CodexdClientError =>
+  typeof error === "object" && error !== null && "_tag" in error && error instanceof Error
 
 export const runCommand: Command = {
   name: "run",
   maxPositionals: Number.POSITIVE_INFINITY,
   summary: "run a prompt (in a session, or a new worker session) and stream the agent's answer",
-  usage: "codexd run <prompt> [--session ID] [--cwd DIR] [--approvals MODE] [--json] [--no-follow]",
+  usage:
+    "codexd run <prompt> [--session ID] [--cwd DIR] [--model M] [--effort E] [--sandbox MODE] [--output-schema FILE] [--image PATH]... [--approvals MODE] [--json] [--no-follow]",
   flags: {
     ...jsonFlag,
     session: {
@@ -23,6 +33,7 @@ export const runCommand: Command = {
       describe: "run in this session (default: a new worker session)",
     },
     cwd: { kind: "string", placeholder: "DIR", describe: "working directory of the turn" },
+    ...runOptionFlags,
     "no-follow": { kind: "boolean", describe: "print the queued run and return at once" },
   },
   needsConfig: true,
@@ -32,35 +43,41 @@ export const runCommand: Command = {
       io.err('codexd run: a prompt is required, e.g. codexd run "explain this repo"\n')
       return ExitCode.usage
     }
+    const turnOptions = runOptionsOf(args, process.cwd())
+    if ("problem" in turnOptions) {
+      io.err(`codexd run: ${turnOptions.problem}\n`)
+      return ExitCode.usage
+    }
     const api = connectApi(config)
     if ("noDaemon" in api) {
       io.err(`codexd run: ${api.noDaemon}; start one with \`codexd start\`\n`)
       return ExitCode.noDaemon
     }
+    const client = CodexdClient.over(api)
     const json = args.flags.json === true
-    const body = {
-      prompt,
+    const options: RunOptions = {
+      ...turnOptions.options,
       ...(typeof args.flags.session === "string" ? { sessionId: args.flags.session } : {}),
       ...(typeof args.flags.cwd === "string" ? { cwd: args.flags.cwd } : {}),
-      ...(typeof args.flags.approvals === "string" ? { approvals: args.flags.approvals } : {}),
+      ...(typeof args.flags.approvals === "string"
+        ? { approvals: args.flags.approvals as NonNullable<RunOptions["approvals"]> }
+        : {}),
     }
     // A turn without a login fails only after codex's retries: say so before it is even queued.
     const login = await api.call("GET", "/v1/codex/login").catch(() => null)
     if (login?.status === 200 && login.json.loggedIn === false && typeof login.json.hint === "string")
       io.err(`codexd run: ${login.json.hint}\n`)
-    const submitted = await api.call("POST", "/v1/runs", body)
-    if (submitted.status !== 202) {
-      io.err(`codexd run: ${errorMessage(submitted)}\n`)
-      return submitted.status < 500 && submitted.status !== 409 ? ExitCode.usage : ExitCode.failed
+    let queued: RunRecord
+    try {
+      queued = await client.submit(prompt, options)
+    } catch (error) {
+      if (!isClientError(error) || error._tag === "DaemonNotRunningError") throw error
+      io.err(`codexd run: ${error.message}\n`)
+      return exitOf(error)
     }
-    const acknowledged = decodeValue(RunRecord, "the daemon's answer")(submitted.json)
-    if (Result.isFailure(acknowledged)) {
-      io.err(`codexd run: ${acknowledged.failure.message}\n`)
-      return ExitCode.failed
-    }
-    const runId = acknowledged.success.runId
+    const runId = queued.runId
     if (args.flags["no-follow"] === true) {
-      io.out(json ? `${JSON.stringify(submitted.json)}\n` : `${runId}\n`)
+      io.out(json ? `${JSON.stringify(queued)}\n` : `${runId}\n`)
       return ExitCode.ok
     }
     // Ctrl-C leaves the run to the daemon; a second one within 2 s interrupts it. Listened for
@@ -77,7 +94,7 @@ export const runCommand: Command = {
         if (interruptAsked) return
         interruptAsked = true
         io.err(`\ninterrupting run ${runId}\n`)
-        void api.call("POST", `/v1/runs/${encodeURIComponent(runId)}/interrupt`).catch(() => undefined)
+        void client.runs.interrupt(runId).catch(() => undefined)
         return
       }
       firstCtrlC = now
@@ -90,68 +107,35 @@ export const runCommand: Command = {
     }
     process.on("SIGINT", onCtrlC)
     if (!json) io.err(`run ${runId} queued\n`)
-    const record = async (): Promise<RunRecord | null> => {
-      const reply = await api.call("GET", `/v1/runs/${encodeURIComponent(runId)}`)
-      return reply.status === 200 ? Result.getOrNull(decodeValue(RunRecord, "the run")(reply.json)) : null
-    }
     let printed = false
     let midLine = false
-    let lastSeq = 0
-    let final: RunRecord | null = null
-    // The run's end must never be missed: when the stream says events were dropped from the cache
-    // (`reset`) or ends without the run's end, the record decides; the stream resumes after the last
-    // event seen. From seq 0 at first: the cache replays whatever happened before we connected.
-    let unanswered = 0
-    const following = async (): Promise<RunRecord | ExitCode> => {
-      for (let attempt = 0; final === null; attempt++) {
-        let ended = false
-        let interrupted = false
-        try {
-          const stream = await api.stream(`?since=${lastSeq}&runId=${encodeURIComponent(runId)}`)
-          await readFrames(stream, ({ event, id, data }) => {
-            if (id !== null) lastSeq = id
-            const detail = (data as RecentEvent | null)?.detail
-            if (event === "run.message.delta" && !json) {
-              io.out(String(detail?.delta ?? ""))
-              printed = true
-              midLine = !String(detail?.delta ?? "").endsWith("\n")
-            } else if (!json && data !== null && typeof data === "object") {
-              const line = liveLine(data as RecentEvent)
-              if (line !== null) {
-                // On its own line, even in the middle of the streamed answer.
-                io.err(`${midLine ? "\n" : ""}${line}\n`)
-                midLine = false
-              }
-            }
-            // Whatever was before the cache's oldest event is gone: the record tells if the end was.
-            if (event === "reset")
-              lastSeq = Math.max(lastSeq, Number((data as { oldestSeq?: number }).oldestSeq ?? 1) - 1)
-            ended = event === "run.completed" || event === "run.failed"
-            interrupted = event === "reset" || event === "dropped"
-            return !ended && !interrupted
-          })
-        } catch {
-          // The daemon went away mid-stream (a restart): ask the record, then follow again.
+    const following = async (): Promise<RunRecord> => {
+      const events = client.follow(runId)
+      for (;;) {
+        const next = await events.next()
+        if (next.done === true) return next.value
+        const event = next.value
+        if (json) continue
+        if (event.type === "message.delta") {
+          io.out(event.text)
+          printed = true
+          midLine = !event.text.endsWith("\n")
+          continue
         }
-        const now = await record().catch(() => null)
-        unanswered = now === null ? unanswered + 1 : 0
-        if (unanswered >= 30) {
-          io.err(
-            `codexd run: the daemon stopped answering; the run's state is unknown (codexd runs ${runId})\n`,
-          )
-          return ExitCode.failed
+        if (event.type === "run.queued" || event.type === "run.ended") continue
+        const line = liveLine(event.event)
+        if (line !== null) {
+          // On its own line, even in the middle of the streamed answer.
+          io.err(`${midLine ? "\n" : ""}${line}\n`)
+          midLine = false
         }
-        if (now !== null && (now.status === "completed" || now.status === "failed")) final = now
-        else if (!ended && !interrupted)
-          await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)))
       }
-      return final
     }
     // Left by Ctrl-C: the process exits with the follow still pending; the run goes on in the daemon.
     const outcome = await Promise.race([following(), detached.then(() => ExitCode.interrupted)])
     process.off("SIGINT", onCtrlC)
     if (typeof outcome === "number") return outcome
-    final = outcome
+    const final = outcome
     if (json) io.out(`${JSON.stringify(final)}\n`)
     else {
       // Exec mode streams no deltas: its answer is the final message.
