@@ -3,6 +3,8 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs"
 import { request } from "node:http"
 import { join } from "node:path"
+import { Validator } from "@seriousme/openapi-schema-validator"
+import { Ajv2020 } from "ajv/dist/2020.js"
 import { Effect } from "effect"
 import { execa } from "execa"
 import fc from "fast-check"
@@ -55,6 +57,13 @@ const waitForRun = async (runId: string, statuses = ["completed", "failed"]) => 
 }
 
 /** A raw request, so the Host header can be anything. */
+interface OpenApiOperation {
+  readonly responses: Record<
+    string,
+    { readonly content?: Record<string, { readonly schema?: unknown }> } | undefined
+  >
+}
+
 const rawGet = (path: string, headers: Record<string, string>) =>
   new Promise<number>((resolve, reject) => {
     const url = new URL(api.base)
@@ -94,6 +103,36 @@ describe("local API", () => {
     expect(Object.keys(openapi.json.paths as object)).toEqual(
       expect.arrayContaining(["/v1/runs", "/v1/runs/{id}/steer", "/v1/approvals/{id}", "/v1/events"]),
     )
+    // A valid OpenAPI 3.1 document in which every operation describes its answers with a schema.
+    expect(await new Validator().validate(openapi.json)).toEqual({ valid: true })
+    const operations = Object.entries(
+      openapi.json.paths as Record<string, Record<string, OpenApiOperation>>,
+    ).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ route: `${method} ${path}`, op })),
+    )
+    expect(operations.length).toBeGreaterThanOrEqual(17)
+    for (const { route, op } of operations) {
+      const ok = op.responses["2XX"]?.content ?? {}
+      const [type, media] = Object.entries(ok)[0] ?? []
+      expect(type, route).toBeDefined()
+      if (type === "application/json") expect(media?.schema, route).toBeDefined()
+      expect(op.responses["4XX"]?.content?.["application/json"]?.schema, route).toBeDefined()
+    }
+    // The status answer is what its schema says, checked by a JSON Schema validator.
+    const statusSchema = operations.find((o) => o.route === "get /v1/status")?.op.responses["2XX"]?.content?.[
+      "application/json"
+    ]?.schema as object
+    const validate = new Ajv2020({ strict: false }).compile(statusSchema)
+    expect(validate(status.json), JSON.stringify(validate.errors)).toBe(true)
+
+    // The page for people: served without a token (a browser has none), nothing that runs in it.
+    const docs = await fetch(`${api.base}/docs`)
+    expect(docs.status).toBe(200)
+    expect(docs.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(docs.headers.get("content-security-policy")).toContain("default-src 'none'")
+    const page = await docs.text()
+    expect(page).toContain("<code>/v1/runs/{id}/steer</code>")
+    expect(page).not.toContain("<script")
   })
 
   it("creates a session, runs a prompt in it, and reads both back", async () => {

@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { makeBridge } from "../runtime.ts"
 import { apiErrorOf, type RouteError } from "./apiRoutes.ts"
+import { docsPageHtml, sendHtml } from "./docsPage.ts"
 import {
   ApiError,
   hostAllowed,
@@ -62,6 +63,7 @@ export const serveLocalApi = <R>(
     const configured = new URL(options.localApiBase)
     const host = configured.hostname.replace(/^\[|\]$/g, "")
     const openApi = openApiDocument(options.routes)
+    const docsPage = docsPageHtml(openApi)
     let port = 0
 
     const answer = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void, RouteError, R> =>
@@ -77,6 +79,7 @@ export const serveLocalApi = <R>(
           res.setHeader("www-authenticate", "Bearer")
           return failure(401, "unauthorized", "a valid bearer token is required")
         }
+        if (url.pathname === "/docs" && method === "GET") return sendHtml(res, docsPage)
         if (url.pathname === "/openapi.json" && method === "GET") {
           if (!authorized) return yield* refuse()
           return sendJson(res, 200, openApi)

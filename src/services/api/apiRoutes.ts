@@ -9,7 +9,16 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
 import { CodexdConfig } from "../../config.ts"
+import {
+  ApprovalList,
+  Health,
+  RestartAnswer,
+  RunList,
+  SessionList,
+  ShutdownAnswer,
+} from "../../domain/apiAnswers.ts"
 import { ApproveBody, CreateRunBody, CreateSessionBody, SteerBody } from "../../domain/apiBodies.ts"
+import { ApprovalRecord } from "../../domain/approval.ts"
 import { decodeValue } from "../../domain/decode.ts"
 import type {
   ApprovalNotFoundError,
@@ -22,9 +31,12 @@ import type {
   SessionNotFoundError,
 } from "../../domain/errors.ts"
 import type { RunId, SessionId } from "../../domain/ids.ts"
+import { RunRecord } from "../../domain/run.ts"
+import { SessionRecord } from "../../domain/session.ts"
+import { StatusSnapshot } from "../../domain/status.ts"
 import { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
-import { readCodexLogin } from "../appServer/codexLogin.ts"
+import { CodexLogin, readCodexLogin } from "../appServer/codexLogin.ts"
 import { EventLog } from "../events/EventLog.ts"
 import { Runs } from "../runs/Runs.ts"
 import { Sessions } from "../sessions/Sessions.ts"
@@ -124,6 +136,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "none",
     method: "GET",
     pattern: "/healthz",
+    response: Health,
     summary: "liveness, no token needed",
     handle: () => Effect.succeed(ok({ ok: true })),
   },
@@ -132,6 +145,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/status",
+    response: StatusSnapshot,
     summary: "the status snapshot",
     handle: () =>
       Effect.gen(function* () {
@@ -145,6 +159,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/sessions",
+    response: SessionList,
     summary: "every session",
     handle: () =>
       Effect.map(
@@ -157,6 +172,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/sessions",
+    response: SessionRecord,
     summary: "create a session and start its thread",
     body: CreateSessionBody,
     handle: ({ body }) =>
@@ -171,6 +187,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/sessions/:id",
+    response: SessionRecord,
     summary: "one session",
     handle: ({ params }) =>
       Effect.map(
@@ -183,6 +200,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/sessions/:id/close",
+    response: SessionRecord,
     summary: "close a session",
     handle: ({ params }) =>
       Effect.map(
@@ -195,6 +213,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/runs",
+    response: RunList,
     summary: "the runs in the registry",
     handle: () =>
       Effect.map(
@@ -207,6 +226,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/runs",
+    response: RunRecord,
     summary: "submit a run; answered once it is durable",
     body: CreateRunBody,
     handle: ({ body }) =>
@@ -232,6 +252,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/runs/:id",
+    response: RunRecord,
     summary: "one run (archived ones too)",
     handle: ({ params }) =>
       Effect.map(
@@ -244,6 +265,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/runs/:id/interrupt",
+    response: RunRecord,
     summary: "interrupt a run",
     handle: ({ params }) =>
       Effect.map(
@@ -256,6 +278,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/runs/:id/steer",
+    response: RunRecord,
     summary: "steer a running run, or edit a queued run's prompt",
     body: SteerBody,
     handle: ({ params, body }) =>
@@ -270,6 +293,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/approvals",
+    response: ApprovalList,
     summary: "approvals, pending and recently settled",
     handle: () =>
       Effect.map(
@@ -282,6 +306,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/approvals/:id",
+    response: ApprovalRecord,
     summary: "answer a pending approval",
     body: ApproveBody,
     handle: ({ params, body }) =>
@@ -296,6 +321,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "GET",
     pattern: "/v1/codex/login",
+    response: CodexLogin,
     summary: "whether codex is logged in (or has a key for its provider), asked of the app-server",
     handle: () =>
       Effect.gen(function* () {
@@ -319,6 +345,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/child/restart",
+    response: RestartAnswer,
     summary: "restart the app-server (a running child is stopped gracefully and a new one started)",
     handle: () =>
       Effect.gen(function* () {
@@ -332,6 +359,7 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
     auth: "token",
     method: "POST",
     pattern: "/v1/shutdown",
+    response: ShutdownAnswer,
     summary: "stop the daemon",
     handle: () =>
       Effect.gen(function* () {

@@ -1,22 +1,14 @@
 /** `GET /openapi.json`: the API described from its route tables, so the description cannot drift. */
 import * as Schema from "effect/Schema"
+import { ErrorAnswer } from "../../domain/apiAnswers.ts"
 import type { Route } from "./routeTable.ts"
 
-const errorResponse = {
-  description: "an error",
-  content: {
-    "application/json": {
-      schema: {
-        type: "object",
-        properties: {
-          error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } },
-        },
-      },
-    },
-  },
-}
-
 const schemaOf = (schema: Schema.Top) => Schema.toJsonSchemaDocument(schema).schema
+
+const errorResponse = {
+  description: "an error: its code, a sentence, and the request field at fault when there is one",
+  content: { "application/json": { schema: schemaOf(ErrorAnswer) } },
+}
 
 export const openApiDocument = <E, R>(routes: ReadonlyArray<Route<E, R>>) => {
   const paths: Record<string, Record<string, unknown>> = {}
@@ -32,7 +24,7 @@ export const openApiDocument = <E, R>(routes: ReadonlyArray<Route<E, R>>) => {
       route.kind === "raw"
         ? { description: route.contentType, content: { [route.contentType]: {} } }
         : route.response === undefined
-          ? { description: "the answer, JSON" }
+          ? { description: "the answer, JSON", content: { "application/json": {} } }
           : {
               description: "the answer",
               content: { "application/json": { schema: schemaOf(route.response) } },
