@@ -9,6 +9,7 @@ import { newRunId, newSessionId, RunId, SessionId } from "../src/domain/ids.ts"
 import { RunErrorCode, RunRecord, RunRegistryState } from "../src/domain/run.ts"
 import { SessionRecord, SessionRegistryState } from "../src/domain/session.ts"
 import { SmokeResult, StatusSnapshot } from "../src/domain/status.ts"
+import { usageTotals } from "../src/domain/usage.ts"
 import { configFor } from "./support/tempConfig.ts"
 
 const timestamp = fc
@@ -212,11 +213,35 @@ describe("domain schemas", () => {
       sessionRegistry: { updatedAt: null, sessions: [] },
       runRegistry: { updatedAt: null, runs: [] },
       recentEvents,
+      usage: { tokens: 0, sessions: {} },
     }
     expect(roundTrip(StatusSnapshot, snapshot)).toEqual(snapshot)
     const smoke: SmokeResult = { checks: [{ name: "config", status: "ok", detail: "valid" }], snapshot }
     expect(roundTrip(SmokeResult, smoke)).toEqual(smoke)
     expect(roundTrip(ResolvedConfig, snapshot.config)).toEqual(snapshot.config)
+  })
+
+  it("adds up tokens per session and for the daemon, from each run's turn", () => {
+    const [a, b, c] = fc.sample(runRecord, 3) as [RunRecord, RunRecord, RunRecord]
+    const used = (run: RunRecord, sessionId: string, last: number | null): RunRecord => ({
+      ...run,
+      sessionId: sessionId as RunRecord["sessionId"],
+      result: {
+        threadId: null,
+        turnId: null,
+        turnStatus: "completed",
+        finalMessage: null,
+        diff: null,
+        plan: null,
+        tokenUsage: last === null ? null : { last: { totalTokens: last }, total: { totalTokens: 999 } },
+        commands: [],
+        fileChanges: [],
+      },
+    })
+    expect(usageTotals([used(a, "s1", 10), used(b, "s1", 5), used(c, "s2", null)])).toEqual({
+      tokens: 15,
+      sessions: { s1: 15 },
+    })
   })
 
   it("reads a daemon state written before the child's userAgent was recorded", () => {

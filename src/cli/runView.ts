@@ -6,7 +6,7 @@
  */
 import type { RecentEvent } from "../domain/event.ts"
 import type { RunRecord } from "../domain/run.ts"
-import { turnTokens } from "./statusSummary.ts"
+import { turnTokens } from "../domain/usage.ts"
 
 const text = (value: unknown): string => (value === null || value === undefined ? "-" : String(value))
 

@@ -29,12 +29,6 @@ export interface StatusSummary {
   readonly lastError: string | null
 }
 
-/** A turn's token count from codex's usage record (`last` is the turn's own, `total` the thread's). */
-export const turnTokens = (usage: Readonly<Record<string, unknown>> | null): number => {
-  const breakdown = (usage?.last ?? usage?.total) as { totalTokens?: unknown } | undefined
-  return typeof breakdown?.totalTokens === "number" ? breakdown.totalTokens : 0
-}
-
 export const summarize = (
   snapshot: StatusSnapshot,
   runningPid: number | null,
@@ -75,7 +69,7 @@ export const summarize = (
       total: sessionRegistry.sessions.length,
       active: sessionRegistry.sessions.filter((s) => s.status === "active").length,
     },
-    tokens: runRegistry.runs.reduce((sum, run) => sum + turnTokens(run.result?.tokenUsage ?? null), 0),
+    tokens: snapshot.usage.tokens,
     lastError: child.lastError,
   }
 }

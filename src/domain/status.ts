@@ -5,6 +5,7 @@ import { DaemonIdentity, DaemonState } from "./daemon.ts"
 import { RecentEventCacheState } from "./event.ts"
 import { RunRegistryState } from "./run.ts"
 import { SessionRegistryState } from "./session.ts"
+import { UsageTotals } from "./usage.ts"
 
 export const StatusSnapshot = Schema.Struct({
   config: ResolvedConfig,
@@ -13,6 +14,8 @@ export const StatusSnapshot = Schema.Struct({
   sessionRegistry: SessionRegistryState,
   runRegistry: RunRegistryState,
   recentEvents: RecentEventCacheState,
+  /** Tokens used, for the daemon and per session, over the runs in the registry. */
+  usage: UsageTotals,
 })
 export type StatusSnapshot = typeof StatusSnapshot.Type
 

@@ -8,6 +8,7 @@ import { CodexdConfig } from "../../config.ts"
 import type { ResolvedConfig } from "../../domain/config.ts"
 import type { DaemonState, ManagedChildState } from "../../domain/daemon.ts"
 import type { StatusSnapshot } from "../../domain/status.ts"
+import { usageTotals } from "../../domain/usage.ts"
 import { lockHolder } from "../store/StateLock.ts"
 import { type CorruptFileReport, Store, type StoreError } from "../store/Store.ts"
 
@@ -53,14 +54,16 @@ export const snapshotOf = (config: ResolvedConfig, store: Store["Service"], runn
   Effect.gen(function* () {
     if (store.identity === null) return null
     const daemon = (yield* store.daemonState) ?? neverStarted(config)
+    const runRegistry = yield* store.runs
     const snapshot: StatusSnapshot = {
       config,
       identity: store.identity,
       // A daemon killed with SIGKILL could not record its end: say what the lock says.
       daemon: runningPid === null && daemon.started ? { ...daemon, started: false } : daemon,
       sessionRegistry: yield* store.sessions,
-      runRegistry: yield* store.runs,
+      runRegistry,
       recentEvents: yield* store.eventCache,
+      usage: usageTotals(runRegistry.runs),
     }
     return snapshot
   })
