@@ -43,7 +43,7 @@ export const parseArgs = (
   const lists: Record<string, Array<string>> = {}
   const setValue = (name: string, value: string) => {
     flags[name] = value
-    if (table[name]?.repeatable === true) (lists[name] ??= []).push(value)
+    if (table[name]?.repeatable === true) lists[name] = [...(lists[name] ?? []), value]
   }
   const positionals: Array<string> = []
   const fail = (message: string) => Result.fail(new UsageError({ message, command }))

@@ -20,7 +20,7 @@ interface Document {
   readonly paths: Record<string, Record<string, unknown>>
 }
 
-const escape = (text: string): string =>
+const escapeHtml = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
@@ -29,18 +29,18 @@ const escape = (text: string): string =>
 const schemaBlock = (label: string, schema: unknown): string =>
   schema === undefined
     ? ""
-    : `<details><summary>${escape(label)}</summary><pre>${escape(JSON.stringify(schema, null, 2))}</pre></details>`
+    : `<details><summary>${escapeHtml(label)}</summary><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></details>`
 
 const operationHtml = (path: string, method: string, op: Operation): string => {
   const body = op.requestBody === undefined ? undefined : Object.values(op.requestBody.content)[0]?.schema
   const responses = Object.entries(op.responses)
     .map(([status, r]) => {
       const [type, media] = Object.entries(r.content ?? {})[0] ?? []
-      return `<li><b>${escape(status)}</b> ${escape(r.description)}${type === undefined ? "" : ` <code>${escape(type)}</code>`}${schemaBlock("schema", media?.schema)}</li>`
+      return `<li><b>${escapeHtml(status)}</b> ${escapeHtml(r.description)}${type === undefined ? "" : ` <code>${escapeHtml(type)}</code>`}${schemaBlock("schema", media?.schema)}</li>`
     })
     .join("")
-  return `<section><h2><span class="m">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></h2>
-<p>${escape(op.summary ?? "")}${op.security?.length === 0 ? " <em>(no token)</em>" : ""}</p>
+  return `<section><h2><span class="m">${escapeHtml(method.toUpperCase())}</span> <code>${escapeHtml(path)}</code></h2>
+<p>${escapeHtml(op.summary ?? "")}${op.security?.length === 0 ? " <em>(no token)</em>" : ""}</p>
 ${schemaBlock("request body", body)}<ul>${responses}</ul></section>`
 }
 
@@ -49,11 +49,11 @@ export const docsPageHtml = (document: Document): string => {
     // The operations are the ones `openApi.ts` builds, in the shape `Operation` reads.
     Object.entries(ops).map(([method, op]) => operationHtml(path, method, op as Operation)),
   )
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(document.info.title)}</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(document.info.title)}</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
 code,pre{font:13px ui-monospace,monospace}pre{background:#f4f4f4;padding:.5rem;overflow:auto}
 .m{display:inline-block;min-width:3.5rem;color:#0a58ca}section{border-top:1px solid #ddd}</style></head>
-<body><h1>${escape(document.info.title)} <small>v${escape(document.info.version)}</small></h1>
+<body><h1>${escapeHtml(document.info.title)} <small>v${escapeHtml(document.info.version)}</small></h1>
 <p>Every route but those marked <em>(no token)</em> needs <code>Authorization: Bearer &lt;token&gt;</code>
 (<code>.codexd/state/api-token</code>). The document itself: <code>GET /openapi.json</code>.</p>
 ${sections.join("\n")}</body></html>\n`
