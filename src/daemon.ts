@@ -24,6 +24,7 @@ import { refreshEnvSecrets } from "./services/logging/redact.ts"
 import { RunQueue } from "./services/runs/RunQueue.ts"
 import { Runs, type RunsOptions } from "./services/runs/Runs.ts"
 import { Sessions } from "./services/sessions/Sessions.ts"
+import { rateLimitsLayer } from "./services/status/rateLimits.ts"
 import { describeChild } from "./services/status/statusSnapshot.ts"
 import { acquireCodexHomeLock } from "./services/store/codexHomeLock.ts"
 import { RunStore } from "./services/store/RunStore.ts"
@@ -76,6 +77,7 @@ export const daemonLayer = (
     }),
   )
   return Runs.layer(runs).pipe(
+    Layer.merge(rateLimitsLayer),
     Layer.provideMerge(Sessions.layer),
     Layer.provideMerge(RunQueue.localLayer),
     // Exec mode's turns stop as the child would: SIGTERM, then SIGKILL after the same kill timeout.

@@ -157,4 +157,32 @@ describe("run options with the real codex", () => {
       })
     })
   }, 120_000)
+
+  it("keeps codex's rate-limit windows in the daemon state, from the headers of the model's answers", async () => {
+    const config = realDaemon()
+    await withDaemonServices(config, async (d) => {
+      const resetAt = Math.floor(Date.now() / 1000) + 3_600
+      mock.enqueue({
+        kind: "text",
+        deltas: ["limited"],
+        headers: {
+          "x-codex-primary-used-percent": "42",
+          "x-codex-primary-window-minutes": "300",
+          "x-codex-primary-reset-at": String(resetAt),
+        },
+      })
+      const run = await d.run(d.runs.submit({ prompt: "count me" }))
+      expect((await d.finished(run.runId)).status).toBe("completed")
+      const until = Date.now() + 20_000
+      let limits: Record<string, unknown> | null | undefined
+      while (Date.now() < until) {
+        limits = (await d.run(d.store.daemonState))?.rateLimits
+        if (limits != null) break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(limits).toMatchObject({
+        primary: { usedPercent: 42, windowDurationMins: 300, resetsAt: resetAt },
+      })
+    })
+  }, 120_000)
 })

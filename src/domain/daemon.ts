@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ChildStrategy, ServerMode } from "./config.ts"
 import { DaemonId } from "./ids.ts"
-import { NonNegativeInt, Timestamp } from "./json.ts"
+import { NonNegativeInt, Timestamp, UnknownRecord } from "./json.ts"
 
 export const DaemonIdentity = Schema.Struct({
   daemonId: DaemonId,
@@ -59,5 +59,24 @@ export const DaemonState = Schema.Struct({
   /** The address the local API actually bound (port 0 picks one), so clients can find it. */
   apiBase: Schema.NullOr(Schema.String),
   child: ManagedChildState,
+  /**
+   * codex's rate-limit windows for its account (`account/rateLimits/read`, then each
+   * `account/rateLimits/updated` merged in): used percent, window length and reset time.
+   */
+  rateLimits: Schema.optionalKey(Schema.NullOr(UnknownRecord)),
 })
 export type DaemonState = typeof DaemonState.Type
+
+/**
+ * A rate-limit update merged into what is known: codex sends sparse updates, whose absent or null
+ * fields do not clear what an earlier snapshot said.
+ */
+export const mergeRateLimits = (
+  known: Readonly<Record<string, unknown>> | null | undefined,
+  update: Readonly<Record<string, unknown>>,
+): Record<string, unknown> => {
+  const merged: Record<string, unknown> = { ...known }
+  for (const [key, value] of Object.entries(update))
+    if (value !== null && value !== undefined) merged[key] = value
+  return merged
+}

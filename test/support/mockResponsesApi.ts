@@ -9,7 +9,13 @@ import type { AddressInfo } from "node:net"
 
 export type MockReply =
   /** An assistant message streamed as `deltas` (joined, the whole text), `delayMs` between deltas. */
-  | { readonly kind: "text"; readonly deltas: ReadonlyArray<string>; readonly delayMs?: number }
+  | {
+      readonly kind: "text"
+      readonly deltas: ReadonlyArray<string>
+      readonly delayMs?: number
+      /** Extra response headers, e.g. codex's rate-limit headers (`x-codex-primary-used-percent`). */
+      readonly headers?: Readonly<Record<string, string>>
+    }
   /** A call of codex's `exec_command` tool: codex runs `cmd` and posts its output in the next request. */
   | { readonly kind: "exec"; readonly cmd: string }
   | { readonly kind: "httpError"; readonly status: number; readonly body?: string }
@@ -122,7 +128,11 @@ export const startMockResponsesApi = async (): Promise<MockResponsesApi> => {
       res.end(reply.body ?? JSON.stringify({ error: { message: "mock failure", type: "server_error" } }))
       return
     }
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      ...(reply.kind === "text" ? reply.headers : {}),
+    })
     open.add(res)
     res.on("close", () => open.delete(res))
     if (reply.kind === "text") await streamText(res, reply.deltas, reply.delayMs ?? 0)

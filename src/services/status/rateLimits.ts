@@ -1,0 +1,70 @@
+/**
+ * codex's rate-limit windows, kept in the daemon state so `status` (with or without a running
+ * daemon), the API and the client show them: read from each new app-server child once it is up, then
+ * merged from its `account/rateLimits/updated` notifications. A layer with no service of its own: its
+ * fibers, owned by the layer's scope, follow the supervisor's children.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type { AppServerEvent } from "../../domain/appServer/events.ts"
+import { mergeRateLimits } from "../../domain/daemon.ts"
+import type { AppServerClient } from "../appServer/AppServerClient.ts"
+import { makeBridge } from "../runtime.ts"
+import { Store } from "../store/Store.ts"
+import { Supervisor } from "../supervisor/Supervisor.ts"
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** The rate-limit snapshot an event carries, if it is an update of them. */
+const updateOf = (event: AppServerEvent): Record<string, unknown> | null =>
+  event.type === "notification" &&
+  event.notificationMethod === "account/rateLimits/updated" &&
+  isRecord(event.params) &&
+  isRecord(event.params.rateLimits)
+    ? event.params.rateLimits
+    : null
+
+export const rateLimitsLayer: Layer.Layer<never, never, Supervisor | Store> = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const supervisor = yield* Supervisor
+    const store = yield* Store
+    const bridge = yield* makeBridge<never>()
+    // The supervisor writes the daemon state first, as soon as there is a child to watch.
+    const record = (update: Record<string, unknown>) =>
+      Effect.flatMap(store.daemonState, (known) =>
+        known === null
+          ? Effect.void
+          : store
+              .updateDaemonState((state) => {
+                const current = state ?? known
+                return { ...current, rateLimits: mergeRateLimits(current.rateLimits, update) }
+              })
+              .pipe(Effect.ignore),
+      )
+    const watched = new WeakSet<AppServerClient>()
+    const watch = (client: AppServerClient) =>
+      Effect.gen(function* () {
+        // Read once, for the windows before this child's first turn; an account without any (an API
+        // key) answers an error or nothing, which leaves what is known as it is.
+        const read = yield* client.request("account/rateLimits/read", {}).pipe(Effect.option)
+        if (read._tag === "Some" && isRecord(read.value) && isRecord(read.value.rateLimits))
+          yield* record(read.value.rateLimits)
+        yield* Stream.runForEach(client.events, (event) => {
+          const update = updateOf(event)
+          return update === null ? Effect.void : record(update)
+        })
+      })
+    bridge.fork(
+      Stream.runForEach(supervisor.changes, (view) =>
+        Effect.sync(() => {
+          const client = view.client
+          if (client === null || watched.has(client)) return
+          watched.add(client)
+          bridge.fork(watch(client))
+        }),
+      ),
+    )
+  }),
+)
