@@ -1,16 +1,14 @@
 /**
- * The CLI's client commands over the local API: `runs [ID]`, `events`, `interrupt`,
- * `steer`, `approvals`, `approve`. Compact tables for people, `--json` for programs; exit 3 when no
+ * The CLI's client commands, CodexdClient programs: `runs [ID]`, `events`, `interrupt`, `steer`,
+ * `approvals`, `approve`, `restart`. Compact tables for people, `--json` for programs; exit 3 when no
  * daemon runs, 2 for bad usage or a refused request, 1 when the daemon failed it.
  */
 import * as Result from "effect/Result"
 import { readFrames } from "../client/apiConnection.ts"
-import { ApprovalList, RestartAnswer, RunList } from "../domain/apiAnswers.ts"
-import { ApprovalRecord } from "../domain/approval.ts"
+import type { ApprovalDecision } from "../domain/approval.ts"
 import { decodeValue } from "../domain/decode.ts"
 import { RecentEvent } from "../domain/event.ts"
-import { RunRecord } from "../domain/run.ts"
-import { StatusSnapshot } from "../domain/status.ts"
+import type { StatusSnapshot } from "../domain/status.ts"
 import { answer, clip, fullRunId, needsOne, table, text, withApi } from "./clientSupport.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 import { EventLines } from "./eventLines.ts"
@@ -24,22 +22,16 @@ export const runsCommand: Command = {
   flags: jsonFlag,
   needsConfig: true,
   run: ({ args, config, io }) =>
-    withApi("runs", config, io, async (api) => {
+    withApi("runs", config, io, async (client) => {
       const [given] = args.positionals
       const json = args.flags.json === true
       if (given !== undefined) {
-        const id = await fullRunId(api, given, "runs", io)
+        const id = await fullRunId(client, given, "runs", io)
         if (id === null) return ExitCode.usage
-        return answer(
-          "runs",
-          io,
-          json,
-          await api.call("GET", `/v1/runs/${encodeURIComponent(id)}`),
-          RunRecord,
-          renderRunDetail,
-        )
+        return answer("runs", io, json, client.runs.get(id), renderRunDetail)
       }
-      return answer("runs", io, json, await api.call("GET", "/v1/runs"), RunList, (body) =>
+      const listed = client.runs.list().then((runs) => ({ runs }))
+      return answer("runs", io, json, listed, (body) =>
         table([
           ["RUN", "STATUS", "CREATED", "SUMMARY"],
           ...body.runs.map((r) => [
@@ -60,13 +52,12 @@ export const approvalsCommand: Command = {
   flags: jsonFlag,
   needsConfig: true,
   run: ({ args, config, io }) =>
-    withApi("approvals", config, io, async (api) =>
+    withApi("approvals", config, io, (client) =>
       answer(
         "approvals",
         io,
         args.flags.json === true,
-        await api.call("GET", "/v1/approvals"),
-        ApprovalList,
+        client.approvals.list().then((approvals) => ({ approvals })),
         (body) => {
           const all = body.approvals
           const sorted = [
@@ -110,13 +101,12 @@ export const approveCommand: Command = {
       if (typeof decision !== "string") io.err("codexd approve: --decision is required\n")
       return ExitCode.usage
     }
-    return withApi("approve", config, io, async (api) =>
+    return withApi("approve", config, io, (client) =>
       answer(
         "approve",
         io,
         args.flags.json === true,
-        await api.call("POST", `/v1/approvals/${encodeURIComponent(id)}`, { decision }),
-        ApprovalRecord,
+        client.approvals.answer(id, decision as ApprovalDecision),
         (a) => `approval ${text(a.approvalId)} ${text(a.status)} (${text(a.decision)})\n`,
       ),
     )
@@ -133,15 +123,14 @@ export const interruptCommand: Command = {
   run: async ({ args, config, io }) => {
     const id = needsOne("interrupt", "a run id", args.positionals, io)
     if (id === null) return ExitCode.usage
-    return withApi("interrupt", config, io, async (api) => {
-      const runId = await fullRunId(api, id, "interrupt", io)
+    return withApi("interrupt", config, io, async (client) => {
+      const runId = await fullRunId(client, id, "interrupt", io)
       if (runId === null) return ExitCode.usage
       return answer(
         "interrupt",
         io,
         args.flags.json === true,
-        await api.call("POST", `/v1/runs/${encodeURIComponent(runId)}/interrupt`),
-        RunRecord,
+        client.runs.interrupt(runId),
         (r) => `interrupt of run ${text(r.runId)} requested\n`,
       )
     })
@@ -162,15 +151,14 @@ export const steerCommand: Command = {
       io.err("codexd steer: a run id and the text are required\n")
       return ExitCode.usage
     }
-    return withApi("steer", config, io, async (api) => {
-      const runId = await fullRunId(api, id, "steer", io)
+    return withApi("steer", config, io, async (client) => {
+      const runId = await fullRunId(client, id, "steer", io)
       if (runId === null) return ExitCode.usage
       return answer(
         "steer",
         io,
         args.flags.json === true,
-        await api.call("POST", `/v1/runs/${encodeURIComponent(runId)}/steer`, { text: steerText }),
-        RunRecord,
+        client.runs.steer(runId, steerText),
         (r) => `run ${text(r.runId)} steered\n`,
       )
     })
@@ -212,13 +200,15 @@ export const eventsCommand: Command = {
       (runId === null || e.detail?.runId === runId) && (typePrefix === null || e.type.startsWith(typePrefix))
     const json = args.flags.json === true
     const follow = args.flags.follow === true
-    return withApi("events", config, io, async (api) => {
-      const status = await api.call("GET", "/v1/status")
-      const snapshot = decodeValue(StatusSnapshot, "the daemon's status")(status.json)
-      if (status.status >= 400 || Result.isFailure(snapshot))
-        return answer("events", io, json, status, StatusSnapshot, () => "")
+    return withApi("events", config, io, async (client, api) => {
+      let snapshot: StatusSnapshot
+      try {
+        snapshot = await client.status()
+      } catch (error) {
+        return answer("events", io, json, Promise.reject(error), () => "")
+      }
       const after = since ?? 0
-      const recent = snapshot.success.recentEvents.events.filter((e) => e.seq > after && wanted(e))
+      const recent = snapshot.recentEvents.events.filter((e) => e.seq > after && wanted(e))
       const shown = lines === undefined ? recent : recent.slice(Math.max(0, recent.length - lines))
       const view = new EventLines()
       if (!follow) {
@@ -228,7 +218,7 @@ export const eventsCommand: Command = {
       // Following: one JSON line per event with --json (a stream has no single document).
       if (!json) io.out(shown.map((e) => view.add(e)).join(""))
       else for (const e of shown) io.out(`${JSON.stringify(e)}\n`)
-      const from = shown.at(-1)?.seq ?? snapshot.success.recentEvents.lastSeq
+      const from = shown.at(-1)?.seq ?? snapshot.recentEvents.lastSeq
       const res = await api.stream(
         `?since=${from}${runId === null ? "" : `&runId=${encodeURIComponent(runId)}`}`,
       )
@@ -262,13 +252,12 @@ export const restartCommand: Command = {
   flags: jsonFlag,
   needsConfig: true,
   run: ({ args, config, io }) =>
-    withApi("restart", config, io, async (api) =>
+    withApi("restart", config, io, (client) =>
       answer(
         "restart",
         io,
         args.flags.json === true,
-        await api.call("POST", "/v1/child/restart"),
-        RestartAnswer,
+        client.restartChild(),
         (restart) => `restarting the app-server (it was ${restart.from}): ${restart.action}\n`,
       ),
     ),

@@ -1,12 +1,12 @@
 /**
- * What the CLI's client commands share: reaching the daemon (exit 3 when none runs), printing an
- * answer decoded with its schema (or its error with the exit code it means), compact tables.
+ * What the CLI's client commands share: reaching the daemon as a CodexdClient (exit 3 when none
+ * runs), printing what a client call resolved to (or its error with the exit code it means), compact
+ * tables.
  */
-import * as Result from "effect/Result"
-import type * as Schema from "effect/Schema"
-import { type ApiConnection, type ApiReply, connectApi, errorMessage } from "../client/apiConnection.ts"
+import { type ApiConnection, connectApi } from "../client/apiConnection.ts"
+import { CodexdClient } from "../client/CodexdClient.ts"
+import type { CodexdClientError } from "../client/clientErrors.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
-import { decodeValue } from "../domain/decode.ts"
 import { isWholeId } from "../domain/ids.ts"
 import { type CliIo, ExitCode } from "./command.ts"
 import { resolveIdPrefix } from "./idPrefix.ts"
@@ -15,40 +15,38 @@ export const withApi = async (
   name: string,
   config: ResolvedConfig,
   io: CliIo,
-  body: (api: ApiConnection) => Promise<ExitCode>,
+  body: (client: CodexdClient, api: ApiConnection) => Promise<ExitCode>,
 ): Promise<ExitCode> => {
   const api = connectApi(config)
   if ("noDaemon" in api) {
     io.err(`codexd ${name}: ${api.noDaemon}; start one with \`codexd start\`\n`)
     return ExitCode.noDaemon
   }
-  return body(api)
+  return body(CodexdClient.over(api), api)
 }
 
 /**
- * Print a reply: its JSON, or the rendering of the answer decoded with its schema; an error reply
- * goes to stderr with its exit code, and so does an answer this codexd does not understand.
+ * Print what a client call resolves to (its JSON, or its rendering); a refusal goes to stderr with
+ * the exit code it means: 2 for the request's fault, 1 for a conflict (the run already ended, the
+ * approval was answered) or the daemon's failure. No daemon is left to the entry (exit 3).
  */
-export const answer = <A>(
+export const answer = async <A>(
   name: string,
   io: CliIo,
   json: boolean,
-  reply: ApiReply,
-  schema: Schema.ConstraintDecoder<A>,
+  pending: Promise<A>,
   render: (body: A) => string,
-) => {
-  if (reply.status >= 400) {
-    io.err(`codexd ${name}: ${errorMessage(reply)}\n`)
-    // A conflict (the run already ended, the approval was answered) is the thing asked for failing.
-    return reply.status >= 500 || reply.status === 409 ? ExitCode.failed : ExitCode.usage
+): Promise<ExitCode> => {
+  try {
+    const body = await pending
+    io.out(json ? `${JSON.stringify(body)}\n` : render(body))
+    return ExitCode.ok
+  } catch (error) {
+    if (!(error instanceof Error) || !("_tag" in error) || error._tag === "DaemonNotRunningError") throw error
+    const { _tag, message } = error as CodexdClientError
+    io.err(`codexd ${name}: ${message}\n`)
+    return _tag === "ConflictError" || _tag === "DaemonError" ? ExitCode.failed : ExitCode.usage
   }
-  const decoded = decodeValue(schema, "the daemon's answer")(reply.json)
-  if (Result.isFailure(decoded)) {
-    io.err(`codexd ${name}: ${decoded.failure.message}\n`)
-    return ExitCode.failed
-  }
-  io.out(json ? `${JSON.stringify(reply.json)}\n` : render(decoded.success))
-  return ExitCode.ok
 }
 
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
@@ -84,15 +82,14 @@ export const needsOne = (
  * (an archived run is found by its full id). Null, after saying why, when the prefix is ambiguous.
  */
 export const fullRunId = async (
-  api: ApiConnection,
+  client: CodexdClient,
   given: string,
   name: string,
   io: CliIo,
 ): Promise<string | null> => {
   // A whole id needs no list of the registry (up to its retention of records) to be looked up.
   if (isWholeId("run", given)) return given
-  const list = await api.call("GET", "/v1/runs")
-  const known = ((list.json.runs ?? []) as ReadonlyArray<{ runId: string }>).map((r) => r.runId)
+  const known = (await client.runs.list()).map((r) => r.runId)
   const match = resolveIdPrefix(given, known, "run")
   if ("id" in match) return match.id
   if (known.some((id) => id.startsWith(given))) {

@@ -2,8 +2,7 @@
  * `codexd sessions [list|new|close ID]`: the sessions; a new one (its model, sandbox, approvals and
  * purpose), started on a thread; closing one. Ids may be shortened to any unambiguous prefix.
  */
-import { SessionList } from "../domain/apiAnswers.ts"
-import { SessionRecord } from "../domain/session.ts"
+import type { SessionList } from "../domain/apiAnswers.ts"
 import { answer, table, text, withApi } from "./clientSupport.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 import { resolveIdPrefix } from "./idPrefix.ts"
@@ -64,9 +63,15 @@ export const sessionsCommand: Command = {
       )
       return Promise.resolve(ExitCode.usage)
     }
-    return withApi("sessions", config, io, async (api) => {
+    return withApi("sessions", config, io, async (client) => {
       if (action === "list")
-        return answer("sessions", io, json, await api.call("GET", "/v1/sessions"), SessionList, listing)
+        return answer(
+          "sessions",
+          io,
+          json,
+          client.sessions.list().then((sessions) => ({ sessions })),
+          listing,
+        )
       if (action === "new") {
         const body = Object.fromEntries(
           (["model", "sandbox", "approvals", "purpose", "cwd"] as const).flatMap((name) => {
@@ -78,15 +83,11 @@ export const sessionsCommand: Command = {
           "sessions new",
           io,
           json,
-          await api.call("POST", "/v1/sessions", body),
-          SessionRecord,
+          client.sessions.create(body),
           (s) => `${s.sessionId}  thread ${text(s.threadId)}  ${s.purpose}, approvals ${s.approvals}\n`,
         )
       }
-      const list = await api.call("GET", "/v1/sessions")
-      const known = ((list.json.sessions ?? []) as ReadonlyArray<{ sessionId: string }>).map(
-        (s) => s.sessionId,
-      )
+      const known = (await client.sessions.list()).map((s) => s.sessionId)
       const match = resolveIdPrefix(id as string, known, "session")
       if ("problem" in match) {
         io.err(`codexd sessions close: ${match.problem}\n`)
@@ -96,8 +97,7 @@ export const sessionsCommand: Command = {
         "sessions close",
         io,
         json,
-        await api.call("POST", `/v1/sessions/${encodeURIComponent(match.id)}/close`),
-        SessionRecord,
+        client.sessions.close(match.id),
         (s) => `${s.sessionId} ${s.status}\n`,
       )
     })

@@ -10,7 +10,7 @@ import * as Result from "effect/Result"
 import type * as Schema from "effect/Schema"
 import { resolveConfig } from "../config.ts"
 import { configInputFromProcess } from "../configInputFromProcess.ts"
-import { ApprovalList, RunList, SessionList } from "../domain/apiAnswers.ts"
+import { ApprovalList, RestartAnswer, RunList, SessionList } from "../domain/apiAnswers.ts"
 import type { CreateRunBody, CreateSessionBody } from "../domain/apiBodies.ts"
 import { type ApprovalDecision, ApprovalRecord } from "../domain/approval.ts"
 import { decodeValue } from "../domain/decode.ts"
@@ -142,6 +142,11 @@ export class CodexdClient {
   /** The daemon's status snapshot: child, registries, recent events. */
   status(): Promise<StatusSnapshot> {
     return this.call("GET", "/v1/status", StatusSnapshot)
+  }
+
+  /** Restart the app-server child (a running one is stopped gracefully, a new one started). */
+  restartChild(): Promise<typeof RestartAnswer.Type> {
+    return this.call("POST", "/v1/child/restart", RestartAnswer)
   }
 
   /** Queue a run; resolves once it is durable, with its record (`queued`). */
