@@ -3,6 +3,8 @@
  * loopback model mock: the flags are the ones codex accepts, its lines fold into a run result, and a
  * second run resumes the first one's exec thread.
  */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { execa } from "execa"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { toAppServerEvent } from "../src/domain/appServer/events.ts"
@@ -87,5 +89,47 @@ describe("codex exec --json with the built argv", () => {
     const failed = await execRun({ prompt: "refused" })
     expect(failed.exitCode).not.toBe(0)
     expect(failed.result.turnStatus).toBe("failed")
+  }, 60_000)
+
+  it("sends images and the output schema, on a first run and on a resumed one", async () => {
+    // A 1×1 PNG: codex reads and re-encodes an image before it sends it.
+    const image = join(work.path, "pixel.png")
+    writeFileSync(
+      image,
+      Buffer.from(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+        "base64",
+      ),
+    )
+    const schemaPath = join(work.path, "schema.json")
+    writeFileSync(
+      schemaPath,
+      JSON.stringify({
+        type: "object",
+        properties: { seen: { type: "string" } },
+        required: ["seen"],
+        additionalProperties: false,
+      }),
+    )
+    mock.enqueue(
+      { kind: "text", deltas: ['{"seen":"a pixel"}'] },
+      { kind: "text", deltas: ['{"seen":"again"}'] },
+    )
+    const first = await execRun({ prompt: "what is it?", images: [image], outputSchemaPath: schemaPath })
+    expect(first.exitCode).toBe(0)
+    expect(first.result.finalMessage).toBe('{"seen":"a pixel"}')
+    const sent = JSON.stringify(mock.requests.at(-1))
+    expect(sent).toContain('"type":"input_image"')
+    expect(JSON.stringify(mock.requests.at(-1)?.text)).toContain('"seen"')
+
+    const second = await execRun({
+      prompt: "and now?",
+      images: [image],
+      outputSchemaPath: schemaPath,
+      resumeThreadId: first.threadId,
+    })
+    expect(second.exitCode).toBe(0)
+    expect(second.threadId).toBe(first.threadId)
+    expect(JSON.stringify(mock.requests.at(-1)?.text)).toContain('"seen"')
   }, 60_000)
 })
