@@ -40,6 +40,29 @@ const processesWith = (marker: string): Array<number> =>
     .map(Number)
 
 describe("exec mode with the real codex exec", () => {
+  it("refuses, naming it, an option codex exec does not take", async () => {
+    await withDaemonServices(execDaemon(), async (d) => {
+      const refused = (effect: Parameters<typeof d.run>[0]) => d.run(effect).catch((error: unknown) => error)
+      expect(
+        await refused(d.runs.submit({ prompt: "x", options: { approvalPolicy: "never" } })),
+      ).toMatchObject({
+        _tag: "InvalidOptionError",
+        option: "approvalPolicy",
+        reason: "codex exec does not take it (exec mode)",
+      })
+      expect(
+        await refused(
+          d.runs.submit({ prompt: "x", options: { images: [{ url: "https://example.com/a.png" }] } }),
+        ),
+      ).toMatchObject({ option: "images[0].url" })
+      expect(
+        await refused(d.sessions.create({ purpose: "duplex", developerInstructions: "be brief" })),
+      ).toMatchObject({ _tag: "InvalidOptionError", option: "developerInstructions" })
+      // Nothing was recorded for a refused run.
+      expect(await d.run(d.runs.list)).toEqual([])
+    })
+  })
+
   it("has no long-lived child: the state says exec mode and the binary's version", async () => {
     await withDaemonServices(execDaemon(), async (d) => {
       const child = childStateOf(d.supervisor)
