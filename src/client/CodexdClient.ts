@@ -18,7 +18,7 @@ import { RecentEvent } from "../domain/event.ts"
 import { RunRecord } from "../domain/run.ts"
 import { SessionRecord } from "../domain/session.ts"
 import { StatusSnapshot } from "../domain/status.ts"
-import { type ApiConnection, apiAt, connectApi, DaemonUnreachable, readFrames } from "./apiConnection.ts"
+import { type ApiConnection, apiAt, connectApi, DaemonUnreachable, sseFrames } from "./apiConnection.ts"
 import { DaemonError, DaemonNotRunningError, errorOfReply } from "./clientErrors.ts"
 import { followRun } from "./followRun.ts"
 
@@ -222,39 +222,18 @@ export class CodexdClient {
     const query = new URLSearchParams({ since: String(options.since ?? 0) })
     if (options.runId !== undefined) query.set("runId", options.runId)
     if (options.sessionId !== undefined) query.set("sessionId", options.sessionId)
-    const abort = new AbortController()
-    const res = await this.api.stream(`?${query}`, abort.signal).catch((error: unknown) => {
+    const res = await this.api.stream(`?${query}`).catch((error: unknown) => {
       throw new DaemonNotRunningError({ message: error instanceof Error ? error.message : String(error) })
     })
     if (res.status >= 400) throw errorOfReply(res.status, (await res.json().catch(() => ({}))) as never)
-    const seen: Array<RecentEvent> = []
-    let wake: (() => void) | null = null
-    let reading = true
-    void readFrames(res, ({ data }) => {
-      const decoded = decodeValue(RecentEvent, "an event")(data)
-      if (Result.isSuccess(decoded)) seen.push(decoded.success)
-      wake?.()
-      return true
-    })
-      .catch(() => undefined)
-      .finally(() => {
-        reading = false
-        wake?.()
-      })
     try {
-      while (reading || seen.length > 0) {
-        const next = seen.shift()
-        if (next !== undefined) {
-          yield next
-          continue
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve
-        })
-        wake = null
+      for await (const { data } of sseFrames(res)) {
+        const decoded = decodeValue(RecentEvent, "an event")(data)
+        if (Result.isSuccess(decoded)) yield decoded.success
       }
-    } finally {
-      abort.abort()
+    } catch (error) {
+      // The stream ends with the daemon; a broken one is the daemon gone.
+      if (!(error instanceof DaemonUnreachable)) throw error
     }
   }
 }

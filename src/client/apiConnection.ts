@@ -111,11 +111,17 @@ export const errorMessage = (reply: ApiReply): string => {
   return `${error?.message ?? `HTTP ${reply.status}`}${error?.code ? ` (${error.code})` : ""}`
 }
 
-/** Read an SSE response frame by frame until `onFrame` returns false or the stream ends. */
-export const readFrames = async (
-  res: Response,
-  onFrame: (frame: { readonly event: string; readonly id: number | null; readonly data: unknown }) => boolean,
-): Promise<void> => {
+export interface SseFrame {
+  readonly event: string
+  readonly id: number | null
+  readonly data: unknown
+}
+
+/**
+ * The frames of an SSE response as they arrive, pulled one at a time: the body is read only as fast
+ * as the consumer takes frames, and a consumer that stops (a `break`) cancels the body.
+ */
+export async function* sseFrames(res: Response): AsyncGenerator<SseFrame, void> {
   const reader = (res.body as ReadableStream<Uint8Array>).getReader()
   const decoder = new TextDecoder()
   let buffered = ""
@@ -133,10 +139,15 @@ export const readFrames = async (
         if (event === undefined) continue
         const id = /^id: (\d+)$/m.exec(raw)?.[1]
         const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? "null") as unknown
-        if (!onFrame({ event, id: id === undefined ? null : Number(id), data })) return
+        yield { event, id: id === undefined ? null : Number(id), data }
       }
     }
   } finally {
     await reader.cancel().catch(() => undefined)
   }
+}
+
+/** Read an SSE response frame by frame until `onFrame` returns false or the stream ends. */
+export const readFrames = async (res: Response, onFrame: (frame: SseFrame) => boolean): Promise<void> => {
+  for await (const frame of sseFrames(res)) if (!onFrame(frame)) return
 }

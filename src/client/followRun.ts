@@ -9,7 +9,7 @@ import * as Result from "effect/Result"
 import { decodeValue } from "../domain/decode.ts"
 import { RecentEvent } from "../domain/event.ts"
 import { isFinished, RunRecord } from "../domain/run.ts"
-import { type ApiConnection, DaemonUnreachable, readFrames } from "./apiConnection.ts"
+import { type ApiConnection, DaemonUnreachable, sseFrames } from "./apiConnection.ts"
 
 /** How many reads of the record in a row may go unanswered before the run's state is given up as unknown. */
 const MAX_UNANSWERED = 30
@@ -28,53 +28,24 @@ export async function* followRun(api: ApiConnection, runId: string): AsyncGenera
   let lastSeq = 0
   let unanswered = 0
   for (let attempt = 0; ; attempt++) {
-    const seen: Array<RecentEvent> = []
-    let wake: (() => void) | null = null
     let ended = false
     let interrupted = false
-    let reading = true
-    // A consumer that stops early (a `break`) closes the stream with it.
-    const abort = new AbortController()
-    const stream = api
-      .stream(`?since=${lastSeq}&runId=${encodeURIComponent(runId)}`, abort.signal)
-      .then((res) =>
-        readFrames(res, ({ event, id, data }) => {
-          if (id !== null) lastSeq = id
-          // Whatever was before the cache's oldest event is gone: the record tells if the end was.
-          if (event === "reset")
-            lastSeq = Math.max(lastSeq, Number((data as { oldestSeq?: number }).oldestSeq ?? 1) - 1)
-          const decoded = decodeValue(RecentEvent, "an event")(data)
-          if (Result.isSuccess(decoded)) {
-            seen.push(decoded.success)
-            wake?.()
-          }
-          ended = isEnd(event)
-          interrupted = event === "reset" || event === "dropped"
-          return !ended && !interrupted
-        }),
-      )
-      // The daemon went away mid-stream (a restart): the record is asked, then the stream again.
-      .catch(() => undefined)
-      .finally(() => {
-        reading = false
-        wake?.()
-      })
     try {
-      while (reading || seen.length > 0) {
-        const next = seen.shift()
-        if (next !== undefined) {
-          yield next
-          continue
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve
-        })
-        wake = null
+      const res = await api.stream(`?since=${lastSeq}&runId=${encodeURIComponent(runId)}`)
+      for await (const { event, id, data } of sseFrames(res)) {
+        if (id !== null) lastSeq = id
+        // Whatever was before the cache's oldest event is gone: the record tells if the end was.
+        if (event === "reset")
+          lastSeq = Math.max(lastSeq, Number((data as { oldestSeq?: number }).oldestSeq ?? 1) - 1)
+        const decoded = decodeValue(RecentEvent, "an event")(data)
+        if (Result.isSuccess(decoded)) yield decoded.success
+        ended = isEnd(event)
+        interrupted = event === "reset" || event === "dropped"
+        if (ended || interrupted) break
       }
-    } finally {
-      abort.abort()
+    } catch {
+      // The daemon went away mid-stream (a restart): the record is asked, then the stream again.
     }
-    await stream
     const record = await readRecord(api, runId)
     unanswered = record === null ? unanswered + 1 : 0
     if (unanswered >= MAX_UNANSWERED)

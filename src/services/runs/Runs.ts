@@ -11,7 +11,6 @@
  * ends with the transport's close), the approval signals (forwarded to the run they concern) and
  * the sweep that fails any run left `running` with no live turn behind it.
  */
-import { existsSync } from "node:fs"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -24,7 +23,7 @@ import { CodexdConfig } from "../../config.ts"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import { textInput } from "../../domain/appServer/protocol.ts"
 import {
-  InvalidOptionError,
+  type InvalidOptionError,
   RunNotFoundError,
   RunStateError,
   SessionClosedError,
@@ -34,8 +33,6 @@ import type { RunId } from "../../domain/ids.ts"
 import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
-import { schemaProblem } from "../../domain/structuredOutput.ts"
-import { optionProblem, type TurnOptions } from "../../domain/turnOptions.ts"
 import { type ApprovalSignal, Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
@@ -50,6 +47,7 @@ import { LiveRun } from "./liveRun.ts"
 import { RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
 import { provideRunMachine } from "./runMachineActors.ts"
+import { checkRunOptions } from "./runOptionsCheck.ts"
 import { threadIdOf } from "./turnEvents.ts"
 
 export interface RunsOptions {
@@ -96,17 +94,6 @@ export class Runs extends Context.Service<
     CodexdConfig | RunStore | RunQueue | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
   > => Layer.effect(Runs, makeRuns({ ...defaultRunsOptions, ...options }))
 }
-
-/** A run's options as codexd can pass them on, or the first that it cannot, named. */
-const checkOptions = (options: TurnOptions, mode: "app-server" | "exec") =>
-  Effect.suspend(() => {
-    const problem = optionProblem(options, mode, schemaProblem)
-    if (problem !== null) return Effect.fail(new InvalidOptionError(problem))
-    const missing = (options.images ?? []).findIndex((image) => "path" in image && !existsSync(image.path))
-    return missing === -1
-      ? Effect.void
-      : Effect.fail(new InvalidOptionError({ option: `images[${missing}].path`, reason: "no such file" }))
-  })
 
 const makeRuns = (options: RunsOptions) =>
   Effect.gen(function* () {
@@ -332,7 +319,7 @@ const makeRuns = (options: RunsOptions) =>
     return Runs.of({
       submit: (spec) =>
         Effect.gen(function* () {
-          yield* checkOptions(spec.options ?? {}, config.server.mode)
+          yield* checkRunOptions(spec.options ?? {}, config.server.mode)
           const session =
             spec.sessionId == null
               ? yield* sessions.record({ purpose: "worker", cwd: spec.cwd ?? null })
