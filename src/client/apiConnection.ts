@@ -62,7 +62,7 @@ export interface ApiConnection {
   readonly token: string
   readonly call: (method: "GET" | "POST", path: string, body?: unknown) => Promise<ApiReply>
   /** The event stream as a fetch response (SSE), for commands that follow events. */
-  readonly stream: (query: string, signal?: AbortSignal) => Promise<Response>
+  readonly stream: (query: string) => Promise<Response>
 }
 
 export interface ApiReply {
@@ -82,10 +82,7 @@ export const apiAt = (base: string, token: string, eventStreamPath = "/v1/events
       )
       return { status, json: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) }
     },
-    stream: (query, signal) =>
-      reaching(base, () =>
-        fetch(`${base}${eventStreamPath}${query}`, { headers, ...(signal === undefined ? {} : { signal }) }),
-      ),
+    stream: (query) => reaching(base, () => fetch(`${base}${eventStreamPath}${query}`, { headers })),
   }
 }
 
