@@ -169,6 +169,28 @@ describe("EventLog", () => {
     })
   })
 
+  it("publishes a burst in order as one step, across seq reservations, every line in the log", async () => {
+    const config = freshConfig({ eventCacheSize: "100" })
+    const burst = Array.from({ length: 10_000 }, (_, i) => ({ type: "test.delta", message: `d${i}` }))
+    const { before, after, recent } = await withEventLog(config, (log) =>
+      Effect.gen(function* () {
+        const before = yield* log.lastSeq
+        yield* log.publishAll(burst.slice(0, 10))
+        yield* log.publishAll(burst.slice(10))
+        return { before, after: yield* log.lastSeq, recent: yield* log.recent }
+      }),
+    )
+    expect(after - before).toBe(burst.length)
+    expect(recent.events.map((e) => e.message)).toEqual(burst.slice(-100).map((e) => e.message))
+    const logged = readFileSync(config.paths.structuredEventLogPath, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { seq: number; message: string })
+      .filter((e) => e.message.startsWith("d"))
+    expect(logged.map((e) => e.message)).toEqual(burst.map((e) => e.message))
+    expect(logged.map((e) => e.seq)).toEqual(burst.map((_, i) => before + 1 + i))
+  })
+
   it("reports a corrupt state file as an error event", async () => {
     const config = freshConfig()
     await withEventLog(config, () => Effect.void)

@@ -27,6 +27,21 @@ describe("redaction", () => {
     expect(input.headers.authorization).toBe("Basic dXNlcjpwYXNz")
   })
 
+  it("gives back what holds no secret as the same object, and copies only what holds one", () => {
+    const clean = { runId: "r1", detail: { itemId: "i1", delta: "hello" }, list: [1, "two"] }
+    expect(redactSecrets(clean)).toBe(clean)
+    const mixed = { keep: { a: 1 }, hide: { token: "abc" }, list: ["ok", "Bearer zzz"] }
+    const redacted = redactSecrets(mixed) as typeof mixed
+    expect(redacted).toEqual({
+      keep: { a: 1 },
+      hide: { token: REDACTED },
+      list: ["ok", `Bearer ${REDACTED}`],
+    })
+    expect(redacted.keep).toBe(mixed.keep)
+    expect(mixed.hide.token).toBe("abc")
+    expect(mixed.list[1]).toBe("Bearer zzz")
+  })
+
   it("redacts NAME=value assignments whose name says it holds a secret", () => {
     expect(redactText("OPENAI_API_KEY=sk-test-secret-XYZ HOME=/root")).toBe(
       `OPENAI_API_KEY=${REDACTED} HOME=/root`,

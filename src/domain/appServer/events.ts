@@ -125,6 +125,22 @@ const decoders = new Map<string, readonly [string, (input: unknown) => Result.Re
   ]),
 )
 
+/**
+ * The streaming deltas (tens of thousands a second in a long answer) are checked field by field
+ * instead of through their schema, which would build a decoded copy of each. Their schema is four
+ * strings in an open struct; what fails this check still goes through the schema, for its message.
+ */
+const STREAMING_DELTAS = new Set([
+  "item/agentMessage/delta",
+  "item/plan/delta",
+  "item/commandExecution/outputDelta",
+])
+const ITEM_DELTA_FIELDS = ["threadId", "turnId", "itemId", "delta"] as const
+const isItemDelta = (params: unknown): params is Record<(typeof ITEM_DELTA_FIELDS)[number], string> =>
+  typeof params === "object" &&
+  params !== null &&
+  ITEM_DELTA_FIELDS.every((field) => typeof (params as Record<string, unknown>)[field] === "string")
+
 /** Turn one notification into an event. */
 export const toAppServerEvent = (
   method: string,
@@ -134,6 +150,8 @@ export const toAppServerEvent = (
   const entry = decoders.get(method)
   if (entry === undefined) return { type: "notification", notificationMethod: method, emittedAtMs, params }
   const [type, decode] = entry
+  if (STREAMING_DELTAS.has(method) && isItemDelta(params))
+    return { ...params, type, notificationMethod: method, emittedAtMs } as KnownAppServerEvent
   const decoded = decode(params ?? {})
   if (Result.isFailure(decoded)) {
     return {

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Effect from "effect/Effect"
 import type { RecentEvent } from "../../domain/event.ts"
 import type { EventLog, EventSubscription } from "../events/EventLog.ts"
-import { serialized } from "../events/eventLogFile.ts"
+import { serialized } from "../events/eventJson.ts"
 import { ApiError } from "./httpSupport.ts"
 
 export const HEARTBEAT_MS = 15_000

@@ -54,6 +54,8 @@ export class EventLog extends Context.Service<
   EventLog,
   {
     readonly publish: (input: EventInput) => Effect.Effect<RecentEvent>
+    /** Publish several in order, as one step (a burst of deltas): one clock read, one seq check. */
+    readonly publishAll: (inputs: ReadonlyArray<EventInput>) => Effect.Effect<void>
     readonly recent: Effect.Effect<RecentEventCacheState>
     readonly lastSeq: Effect.Effect<number>
     readonly subscribe: (options?: SubscribeOptions) => Effect.Effect<EventSubscription>
@@ -162,11 +164,22 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
       }),
     )
 
+    /** The events of one millisecond share their timestamp's text. */
+    let stampedAt = Number.NaN
+    let stamp = ""
+    const timestampOf = (now: number): string => {
+      if (now !== stampedAt) {
+        stampedAt = now
+        stamp = new Date(now).toISOString()
+      }
+      return stamp
+    }
+
     const emit = (input: EventInput, now: number): RecentEvent => {
       lastSeq += 1
       const event: RecentEvent = {
         seq: lastSeq,
-        createdAt: new Date(now).toISOString(),
+        createdAt: timestampOf(now),
         level: input.level ?? "info",
         type: input.type,
         message: redactText(input.message),
@@ -211,6 +224,16 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
               yield* reserveAhead
               return event
             }),
+      )
+
+    const publishAll = (inputs: ReadonlyArray<EventInput>): Effect.Effect<void> =>
+      Effect.suspend(() =>
+        reservedThrough - lastSeq >= inputs.length
+          ? Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              for (const input of inputs) emit(input, now)
+              return blockLow() ? reserveAhead : Effect.void
+            })
+          : Effect.forEach(inputs, publish, { discard: true }),
       )
 
     /**
@@ -271,6 +294,7 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
 
     return {
       publish,
+      publishAll,
       recent: snapshot,
       lastSeq: Effect.sync(() => lastSeq),
       subscribe,

@@ -3,27 +3,13 @@
  * EventLog serialised it once (already redacted), appended through pino's asynchronous file writer
  * (sonic-boom) so a burst of events costs a few writes, not one per event. No pino logger on top:
  * its formatter would copy and redact every event a second time.
- *
- * `serialized` keeps each event's JSON beside it, so the event stream sends the same text to every
- * client instead of stringifying the event once per client.
  */
 import { dirname } from "node:path"
 import pino from "pino"
 import type { RecentEvent } from "../../domain/event.ts"
 import { type RotationPolicy, rotateDestination } from "../../system/logRotation.ts"
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../system/privateFiles.ts"
-
-const json = new WeakMap<RecentEvent, string>()
-
-/** The event's JSON, computed once per event whoever asks. */
-export const serialized = (event: RecentEvent): string => {
-  let text = json.get(event)
-  if (text === undefined) {
-    text = JSON.stringify(event)
-    json.set(event, text)
-  }
-  return text
-}
+import { serialized } from "./eventJson.ts"
 
 export interface EventLogFile {
   readonly append: (event: RecentEvent) => void
@@ -35,10 +21,26 @@ export const openEventLogFile = (path: string, rotation: RotationPolicy): EventL
   ensurePrivateDir(dirname(path))
   const destination = pino.destination({ dest: path, sync: false, mode: PRIVATE_FILE_MODE })
   rotateDestination(destination, path, rotation)
+  /**
+   * The lines of one burst are handed over as one string, in a microtask (before any IO could run).
+   * sonic-boom measures the byte length of the text it holds on every write, which made a write per
+   * event cost the whole pending buffer again (measured: 8 KB allocated per event at 20,000 a second).
+   */
+  let pending: Array<string> = []
+  const handOver = () => {
+    if (pending.length === 0) return
+    const lines = `${pending.join("\n")}\n`
+    pending = []
+    destination.write(lines)
+  }
   return {
     append: (event) => {
-      destination.write(`${serialized(event)}\n`)
+      if (pending.length === 0) queueMicrotask(handOver)
+      pending.push(serialized(event))
     },
-    flush: (done) => destination.flush(() => done()),
+    flush: (done) => {
+      handOver()
+      destination.flush(() => done())
+    },
   }
 }

@@ -46,17 +46,54 @@ export const redactText = (text: string): string => {
   return out
 }
 
-const redactKeyValue = (key: string, value: unknown): unknown =>
-  SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== "object"
-    ? REDACTED
-    : redactSecrets(value)
+/**
+ * Whether a key names a secret, remembered: the keys of codex's messages are a small set seen over and
+ * over, and the pattern ran for every key of every event. Bounded, for keys that come from user data.
+ */
+const secretKeys = new Map<string, boolean>()
+const SECRET_KEYS_REMEMBERED = 4_096
+const isSecretKey = (key: string): boolean => {
+  let secret = secretKeys.get(key)
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key)
+    if (secretKeys.size >= SECRET_KEYS_REMEMBERED) secretKeys.clear()
+    secretKeys.set(key, secret)
+  }
+  return secret
+}
 
-/** A copy of `value` with secrets replaced; values without secrets come back as they were. */
+const redactKeyValue = (key: string, value: unknown, depth: number): unknown =>
+  value !== null && value !== undefined && typeof value !== "object" && isSecretKey(key)
+    ? REDACTED
+    : redactSecrets(value, depth)
+
+/**
+ * `value` with secrets replaced. The input is never modified: what holds a secret is copied, and
+ * what holds none comes back as the same object, so the common case (an event with nothing to hide)
+ * allocates nothing.
+ */
 export const redactSecrets = (value: unknown, depth = 0): unknown => {
   if (typeof value === "string") return redactText(value)
   if (value === null || typeof value !== "object" || depth > 32) return value
-  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value)) out[key] = depth > 31 ? item : redactKeyValue(key, item)
-  return out
+  if (Array.isArray(value)) {
+    let copy: Array<unknown> | null = null
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      const redacted = redactSecrets(item, depth + 1)
+      if (redacted !== item && copy === null) copy = value.slice(0, i)
+      copy?.push(redacted)
+    }
+    return copy ?? value
+  }
+  if (depth > 31) return value
+  const record = value as Record<string, unknown>
+  let copy: Record<string, unknown> | null = null
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue
+    const item = record[key]
+    const redacted = redactKeyValue(key, item, depth + 1)
+    if (redacted !== item && copy === null) copy = { ...record }
+    if (copy !== null) copy[key] = redacted
+  }
+  return copy ?? value
 }

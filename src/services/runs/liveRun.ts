@@ -328,7 +328,7 @@ export class LiveRun {
       Effect.suspend(() => {
         const batch = this.unpublished ?? []
         this.unpublished = null
-        return Effect.forEach(batch, (event) => this.deps.events.publish(event), { discard: true })
+        return this.deps.events.publishAll(batch)
       }),
     )
   }

@@ -27,6 +27,7 @@ import { newDaemonId, type RunId, type SessionId } from "../../domain/ids.ts"
 import type { RunRecord, RunRegistryState } from "../../domain/run.ts"
 import type { SessionRecord, SessionRegistryState } from "../../domain/session.ts"
 import { ensurePrivateDir } from "../../system/privateFiles.ts"
+import { eventCacheJson } from "../events/eventJson.ts"
 import { nowIso } from "../now.ts"
 import { CoalescingWriter, moveAside, readTextIfExists, writeFileAtomic } from "./atomicFile.ts"
 import { JournaledRegistry } from "./journaledRegistry.ts"
@@ -308,8 +309,9 @@ const openStore = async (
         eventCache = cache
         return persist(paths.recentEventsPath, "write", () =>
           // Written often (a save per burst of events) and its schema has no transformations: plain
-          // JSON, one line, as the registries are (a test holds the premise).
-          eventsWriter.save(() => `${JSON.stringify(eventCache)}\n`),
+          // JSON, one line, as the registries are (a test holds the premise), made of the JSON each
+          // event already has.
+          eventsWriter.save(() => `${eventCacheJson(eventCache)}\n`),
         )
       }),
     get eventSeqReservedThrough() {
