@@ -73,18 +73,20 @@ const pipeToResponse = async (
       if (performance.now() - lastWriteAt < BATCH_WINDOW_MS)
         await new Promise<void>((resolve) => setTimeout(resolve, BATCH_WINDOW_MS))
       // Whatever else is already waiting goes out in the same write: one syscall, not one per event.
-      let text = ""
+      // Joined once, flat: a string grown by `+=` is a rope that the socket write copies again.
+      const frames: Array<string> = []
       let dropped = false
       for (const item of [first, ...subscription.takeBuffered()]) {
-        if (item._tag === "Event") text += eventFrame(item.event)
+        if (item._tag === "Event") frames.push(eventFrame(item.event))
         else if (item._tag === "Reset")
-          text += frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq })
+          frames.push(frame("reset", { requestedSince: item.requestedSince, oldestSeq: item.oldestSeq }))
         else {
-          text += frame("dropped", { reason: item.reason })
+          frames.push(frame("dropped", { reason: item.reason }))
           dropped = true
           break
         }
       }
+      const text = frames.join("")
       // Waiting for the socket to drain is what lets a slow client fall behind and be dropped.
       lastWriteAt = performance.now()
       if (!res.write(text) && !dropped) await drainedOrClosed(res)

@@ -31,12 +31,26 @@ const envSecretsPattern = (env: Readonly<Record<string, string | undefined>>): R
 
 let envSecrets = envSecretsPattern(process.env)
 
+/** The last text redacted: an event's message is often also in its detail (a delta is in both). */
+let lastText = ""
+let lastRedacted = ""
+
 /** Read the secret-looking environment variables again (the daemon does at start; tests after setting one). */
 export const refreshEnvSecrets = (env: Readonly<Record<string, string | undefined>> = process.env): void => {
   envSecrets = envSecretsPattern(env)
+  lastText = ""
+  lastRedacted = ""
 }
 
 export const redactText = (text: string): string => {
+  if (text === lastText) return lastRedacted
+  const out = redactUncached(text)
+  lastText = text
+  lastRedacted = out
+  return out
+}
+
+const redactUncached = (text: string): string => {
   // Cheap tests first: most texts (a delta, a path) hold none of what the patterns look for.
   let out = envSecrets === null ? text : text.replace(envSecrets, REDACTED)
   if (out.includes("Bearer") || out.includes("Basic"))
