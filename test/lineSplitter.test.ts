@@ -58,4 +58,26 @@ describe("LineSplitter", () => {
     expect(oversized).toEqual([16])
     expect(lines).toEqual(["ok"])
   })
+
+  it("treats a line inside one chunk as one split across chunks: same text, same limit", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 24 }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        (raw, cut) => {
+          const bytes = Buffer.concat(
+            raw.map((line) => Buffer.concat([Buffer.from(line), Buffer.from("\n")])),
+          )
+          const whole = collect(16)
+          whole.splitter.push(bytes)
+          whole.splitter.end()
+          const split = collect(16)
+          for (let at = 0; at < bytes.length; at += cut) split.splitter.push(bytes.subarray(at, at + cut))
+          split.splitter.end()
+          expect(whole.lines).toEqual(split.lines)
+          expect(whole.oversized).toEqual(split.oversized)
+        },
+      ),
+    )
+  })
 })

@@ -39,11 +39,28 @@ export class LineSplitter {
     for (;;) {
       const newline = chunk.indexOf(NEWLINE, start)
       if (newline === -1) break
-      this.take(chunk.subarray(start, newline))
-      this.endLine()
+      if (this.buffered === 0 && !this.discarding) this.lineWithin(chunk, start, newline)
+      else {
+        this.take(chunk.subarray(start, newline))
+        this.endLine()
+      }
       start = newline + 1
     }
     if (start < chunk.length) this.take(chunk.subarray(start))
+  }
+
+  /**
+   * The common case, a whole line inside one chunk, decoded straight from the chunk: no slice of it
+   * and no decoder call (a burst of deltas is thousands of lines per chunk). Buffer's UTF-8 decoding
+   * replaces invalid bytes with U+FFFD as the decoder does.
+   */
+  private lineWithin(chunk: Buffer, start: number, newline: number): void {
+    if (newline - start > this.maxLineBytes) {
+      this.sink.onOversizedLine(newline - start)
+      return
+    }
+    const end = newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline
+    if (end > start) this.sink.onLine(chunk.toString("utf8", start, end))
   }
 
   /** End of stream: a final line without a newline still counts. */
