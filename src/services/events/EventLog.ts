@@ -107,7 +107,9 @@ interface MakeEventLogInput {
 const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeEventLogInput) =>
   Effect.gen(function* () {
     const seqBlock = options.seqBlock ?? 4096
-    const cacheFlushMs = options.cacheFlushMs ?? 100
+    // Each save writes the whole cache (a thousand events, hundreds of KB during a stream of deltas),
+    // and only a restart reads it back: the event log file has every event as it happens.
+    const cacheFlushMs = options.cacheFlushMs ?? 500
     const defaultBound = options.defaultBound ?? 10_000
 
     const ring = new EventRing(maxEntries, cache.events)
