@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Browser, chromiumInstalled, launchBrowser } from "./support/browser.ts"
+import { type Browser, launchBrowser } from "./support/browser.ts"
 import { runCodexd } from "./support/cli.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
 import { fakeAppServerPath } from "./support/fakePeer.ts"
@@ -91,7 +91,7 @@ afterAll(async () => {
   console.info(`dashboard screenshots: ${shots}`)
 })
 
-describe.skipIf(!chromiumInstalled())("the dashboard in Chromium", () => {
+describe("the dashboard in Chromium", () => {
   it("without a session shows only how to sign in; the one-time URL signs in once, with an HttpOnly SameSite=Strict cookie", async () => {
     const page = await browser.context.newPage()
     const stranger = await page.goto(`${apiBase}/`)
@@ -132,9 +132,6 @@ describe.skipIf(!chromiumInstalled())("the dashboard in Chromium", () => {
     expect(final.trim().split(" ")).toHaveLength(30)
     await expect(detail.getByTestId("run-answer").textContent()).resolves.toBe(final)
     await expect(page.locator(`tr[data-run="${runId}"]`).textContent()).resolves.toContain("completed")
-
-    await page.screenshot({ path: join(shots, "dashboard.png") })
-    await detail.screenshot({ path: join(shots, "run-detail.png") })
     await page.close()
   })
 
@@ -146,8 +143,15 @@ describe.skipIf(!chromiumInstalled())("the dashboard in Chromium", () => {
     await expect(pending.locator("code.cmd").textContent()).resolves.toBe("$ touch dashboard.txt")
     // The decisions codex offers, each a button.
     expect(await pending.locator("button[data-decision]").count()).toBeGreaterThan(0)
+    // The machines drawn on the page show where the child and the selected run are.
+    const runState = page.locator('svg[data-machine="runMachine"] [data-path="running.awaitingApproval"]')
+    await expect.poll(() => runState.getAttribute("class")).toContain("active")
+    const childState = page.locator('svg[data-machine="childMachine"] [data-path="alive.running"]')
+    await expect.poll(() => childState.getAttribute("class")).toContain("active")
+    await page.screenshot({ path: join(shots, "dashboard.png") })
     await pending.locator('button[data-decision="accept"]').click()
     await page.locator('[data-testid="run-detail"][data-status="completed"]').waitFor({ timeout: 20_000 })
+    await page.getByTestId("run-detail").screenshot({ path: join(shots, "run-detail.png") })
     await expect(page.getByTestId("run-answer").textContent()).resolves.toBe("ran touch dashboard.txt")
     await expect(page.getByTestId("pending-approvals").textContent()).resolves.toBe("0")
     const approvals = await api("GET", "/v1/approvals", { headers: bearer() })
@@ -155,6 +159,47 @@ describe.skipIf(!chromiumInstalled())("the dashboard in Chromium", () => {
       status: "answered",
       decision: "accept",
     })
+    await page.close()
+  })
+
+  it("starts a session from the page, runs in it, steers the running turn, and closes the session", async () => {
+    const page = await signedInPage()
+    const known = new Set(
+      (
+        (await api("GET", "/v1/sessions", { headers: bearer() })).json.sessions as Array<{
+          sessionId: string
+        }>
+      ).map((s) => s.sessionId),
+    )
+    await page.locator('select[name="sandbox"]').selectOption("read-only")
+    await page.getByRole("button", { name: "New session" }).click()
+    let created: { sessionId: string; sandbox: string | null } | undefined
+    await expect
+      .poll(async () => {
+        const sessions = (await api("GET", "/v1/sessions", { headers: bearer() })).json.sessions
+        created = sessions.find((s: { sessionId: string }) => !known.has(s.sessionId))
+        return created?.sandbox
+      })
+      .toBe("read-only")
+    const sessionId = (created as { sessionId: string }).sessionId
+    const choice = page.locator(`select[name="session"] option[value="${sessionId}"]`)
+    await choice.waitFor({ state: "attached" })
+    await page.locator('select[name="session"]').selectOption(sessionId)
+    const runId = await submitFromPage(page, "hang")
+    const detail = page.getByTestId("run-detail")
+    await page.locator('[data-testid="run-detail"][data-status="running"]').waitFor({ timeout: 20_000 })
+    await detail.locator('input[name="steer"]').fill("go on")
+    await detail.getByRole("button", { name: "Steer" }).click()
+    await page.locator('[data-testid="run-detail"][data-status="completed"]').waitFor({ timeout: 20_000 })
+    await expect(detail.getByTestId("run-answer").textContent()).resolves.toBe("steered: go on")
+    expect((await api("GET", `/v1/runs/${runId}`, { headers: bearer() })).json.sessionId).toBe(sessionId)
+    await page
+      .locator("tr", { hasText: sessionId.slice("session_".length, "session_".length + 8) })
+      .getByRole("button", { name: "Close" })
+      .click()
+    await expect
+      .poll(async () => (await api("GET", `/v1/sessions/${sessionId}`, { headers: bearer() })).json.status)
+      .toBe("closed")
     await page.close()
   })
 

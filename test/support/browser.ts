@@ -9,14 +9,16 @@ import { type BrowserContext, chromium } from "playwright-core"
 
 export const CHROMIUM = "/usr/bin/chromium"
 
-export const chromiumInstalled = (): boolean => existsSync(CHROMIUM)
-
 export interface Browser {
   readonly context: BrowserContext
   readonly close: () => Promise<void>
 }
 
 export const launchBrowser = async (): Promise<Browser> => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `the browser tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`,
+    )
   const profile = mkdtempSync(join(tmpdir(), "codexd-chromium-"))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

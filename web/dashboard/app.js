@@ -28,13 +28,12 @@ const App = () =>
 
 /** The machine state each drawn machine is in now: the child's, and the selected run's. */
 const currentStates = () => {
-  const child = state.status?.daemon.child.machineState ?? ""
   const run = state.runs.get(state.selectedRunId)
-  const waiting =
-    run !== undefined && state.approvals.some((a) => a.runId === run.runId && a.status === "pending")
+  // A finished run's state is its status; a live one's, the last `run.state` event seen for it.
+  const live = run !== undefined && (run.status === "running" || run.status === "queued")
   const runState =
-    run === undefined ? "" : run.status === "running" && waiting ? "running.awaitingApproval" : run.status
-  return { childMachine: child, runMachine: runState }
+    run === undefined ? "" : live ? (state.runMachine.get(run.runId) ?? run.status) : run.status
+  return { childMachine: state.status?.daemon.child.machineState ?? "", runMachine: runState }
 }
 
 const highlightMachines = () => {

@@ -22,6 +22,8 @@ export const state = {
   approvals: [],
   /** runId -> chunks of the answer as it streams, joined when drawn. */
   streamed: new Map(),
+  /** runId -> the run machine's state, as its `run.state` events say (`running.awaitingApproval`). */
+  runMachine: new Map(),
   events: [],
   lastSeq: 0,
   selectedRunId: null,
@@ -146,6 +148,8 @@ const onEvent = (event) => {
     if (chunks.length > 256) chunks.splice(0, chunks.length, chunks.join("").slice(-STREAM_CAP))
     state.streamed.set(event.detail.runId, chunks)
   }
+  if (event.type === "run.state" && typeof event.detail?.runId === "string")
+    state.runMachine.set(event.detail.runId, String(event.detail.state))
   state.events.push(event)
   if (state.events.length > TAIL_CAP * 2) state.events.splice(0, state.events.length - TAIL_CAP)
   markStale(event)
