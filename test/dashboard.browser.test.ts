@@ -282,4 +282,30 @@ describe("the dashboard in Chromium", () => {
     expect(shown.kept).toBeLessThanOrEqual(shown.cap * 2)
     await page.close()
   }, 180_000)
+
+  it("pages through 1,000 runs in the registry, 25 at a time", async () => {
+    const before = (await api("GET", "/v1/runs", { headers: bearer() })).json.runs.length
+    const submit = async (i: number) => {
+      const answer = await api("POST", "/v1/runs", { body: { prompt: `bulk ${i}` }, headers: bearer() })
+      expect(answer.status).toBe(202)
+    }
+    for (let i = 0; i < 1000; i += 25) await Promise.all(Array.from({ length: 25 }, (_, j) => submit(i + j)))
+    const total = before + 1000
+    const page = await signedInPage()
+    await expect
+      .poll(() => page.locator(".pager span").textContent(), { timeout: 30_000 })
+      .toBe(`page 1 of ${Math.ceil(total / 25)} (${total} runs)`)
+    expect(await page.locator("table.runs tbody tr").count()).toBe(25)
+    // Submitted 25 at a time: a page holds one batch, newest first.
+    const numbers = async () =>
+      (await page.locator("table.runs tbody tr").allTextContents()).map((row) =>
+        Number(/bulk (\d+)/.exec(row)?.[1]),
+      )
+    expect(Math.min(...(await numbers()))).toBe(975)
+    await page.getByRole("button", { name: "older ›" }).click()
+    await expect(page.locator(".pager span").textContent()).resolves.toContain("page 2 of")
+    expect(Math.min(...(await numbers()))).toBe(950)
+    expect(Math.max(...(await numbers()))).toBe(974)
+    await page.close()
+  }, 180_000)
 })
