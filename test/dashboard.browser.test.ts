@@ -261,6 +261,12 @@ describe("the dashboard in Chromium", () => {
 
   it("keeps up with a run of 20,000 deltas: the whole answer shown, the event tail capped", async () => {
     const page = await signedInPage()
+    const pageState = () =>
+      page.evaluate<{ kept: number; cap: number; lastSeq: number; renders: number }>(
+        `import("/dashboard/assets/store.js").then(({ state, TAIL_CAP }) =>
+          ({ kept: state.events.length, cap: TAIL_CAP, lastSeq: state.lastSeq, renders: state.renders }))`,
+      )
+    const rendersBefore = (await pageState()).renders
     const runId = await submitFromPage(page, "deltas 20000")
     await page.locator('[data-testid="run-detail"][data-status="completed"]').waitFor({ timeout: 120_000 })
     const final = await finalMessage(runId)
@@ -268,11 +274,6 @@ describe("the dashboard in Chromium", () => {
     await expect(page.getByTestId("run-answer").textContent()).resolves.toBe(final)
     // The page still answers, and draws a bounded tail however many events it was sent.
     expect(await page.getByTestId("events").locator("li").count()).toBeLessThanOrEqual(200)
-    const pageState = () =>
-      page.evaluate<{ kept: number; cap: number; lastSeq: number }>(
-        `import("/dashboard/assets/store.js").then(({ state, TAIL_CAP }) =>
-          ({ kept: state.events.length, cap: TAIL_CAP, lastSeq: state.lastSeq }))`,
-      )
     // Every event the daemon had sent by the end reaches the page.
     const sent = (await api("GET", "/v1/status", { headers: bearer() })).json.recentEvents.lastSeq
     const until = Date.now() + 20_000
@@ -280,6 +281,10 @@ describe("the dashboard in Chromium", () => {
     const shown = await pageState()
     expect(shown.lastSeq).toBeGreaterThanOrEqual(sent)
     expect(shown.kept).toBeLessThanOrEqual(shown.cap * 2)
+    // Drawn once per animation frame, not once per delta.
+    const renders = shown.renders - rendersBefore
+    console.info(`20,000 deltas drawn in ${renders} renders`)
+    expect(renders).toBeLessThan(5_000)
     await page.close()
   }, 180_000)
 

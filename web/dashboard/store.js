@@ -28,6 +28,8 @@ export const state = {
   lastSeq: 0,
   selectedRunId: null,
   notice: null,
+  /** Renders so far: what coalescing per frame saves can be read off against the events seen. */
+  renders: 0,
 }
 
 let listener = () => {}
@@ -37,6 +39,7 @@ export const changed = () => {
   if (frame !== 0) return
   frame = requestAnimationFrame(() => {
     frame = 0
+    state.renders++
     listener()
   })
 }

@@ -1,7 +1,7 @@
 /**
  * LocalApi: the daemon's HTTP API on a loopback address. Owns the listening socket and the checks
- * every request passes (Host is the address it listens on; the bearer token unless the route says
- * `auth: "none"`), then hands the request to the route tables it is given. It knows no route by name
+ * every request passes (Host is the address it listens on; the bearer token, or a browser session
+ * with its CSRF token for changes, unless the route says `auth: "none"`), then hands the request to the route tables it is given. It knows no route by name
  * except `/openapi.json`, which it builds from those same tables. No CORS headers: browsers'
  * cross-origin reads stay refused.
  *
