@@ -288,6 +288,20 @@ describe("the dashboard in Chromium", () => {
     await page.close()
   }, 180_000)
 
+  it("codexd open without a daemon says so and exits 3", async () => {
+    const elsewhere = makeTempDir("codexd-dashboard-none-")
+    try {
+      const opened = await runCodexd(["open", "--print"], { cwd: elsewhere.path })
+      expect(opened.exitCode).toBe(3)
+      expect(opened.stdout).toBe("")
+      expect(opened.stderr).toMatch(
+        /^codexd open: no daemon is running on .*; start one with `codexd start`$/,
+      )
+    } finally {
+      elsewhere.cleanup()
+    }
+  })
+
   it("pages through 1,000 runs in the registry, 25 at a time", async () => {
     const before = (await api("GET", "/v1/runs", { headers: bearer() })).json.runs.length
     const submit = async (i: number) => {
