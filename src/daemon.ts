@@ -16,6 +16,8 @@ import { ensureApiToken } from "./services/api/apiToken.ts"
 import { ApiListenError, serveLocalApi } from "./services/api/LocalApi.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
 import { readCodexLogin } from "./services/appServer/codexLogin.ts"
+import { DashboardAuth } from "./services/dashboard/dashboardAuth.ts"
+import { dashboardRoutes } from "./services/dashboard/dashboardRoutes.ts"
 import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
 import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
 import { startInspector } from "./services/inspector/Inspector.ts"
@@ -194,10 +196,15 @@ export const runDaemon = (
     )
 
     // The API comes up before the child is ready: runs may be submitted (and wait) from the start.
+    const dashboardAuth = new DashboardAuth()
     const api = yield* serveLocalApi({
       localApiBase: config.service.localApiBase,
       token: ensureApiToken(config.paths.apiTokenPath),
-      routes: apiRoutes(config.service.eventStreamPath),
+      routes: [
+        ...apiRoutes(config.service.eventStreamPath),
+        ...dashboardRoutes(dashboardAuth, config.service.eventStreamPath),
+      ],
+      browser: dashboardAuth,
     }).pipe(
       Effect.provideService(DaemonControl, {
         shutdown: Effect.asVoid(Deferred.succeed(shutdownAsked, "api-shutdown")),

@@ -1,7 +1,7 @@
 /**
  * LocalApi: the daemon's HTTP API on a loopback address. Owns the listening socket and the checks
- * every request passes (Host is the address it listens on; the bearer token unless the route says
- * `auth: "none"`), then hands the request to the route tables it is given. It knows no route by name
+ * every request passes (Host is the address it listens on; the bearer token, or a browser session
+ * with its CSRF token for changes, unless the route says `auth: "none"`), then hands the request to the route tables it is given. It knows no route by name
  * except `/openapi.json`, which it builds from those same tables. No CORS headers: browsers'
  * cross-origin reads stay refused.
  *
@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { BrowserCheck } from "../dashboard/dashboardAuth.ts"
 import { makeBridge } from "../runtime.ts"
 import { apiErrorOf, type RouteError } from "./apiRoutes.ts"
 import { docsPageHtml, sendHtml } from "./docsPage.ts"
@@ -42,6 +43,11 @@ export interface LocalApiOptions<R> {
   readonly token: string
   /** Every table is served; a path belongs to the first route that matches it. */
   readonly routes: ReadonlyArray<Route<RouteError, R>>
+  /**
+   * Browser sessions (the dashboard's cookie and CSRF token), accepted where the token is; without
+   * it only the bearer token opens the API.
+   */
+  readonly browser?: { readonly check: (req: IncomingMessage, method: string) => BrowserCheck }
 }
 
 export interface LocalApiHandle {
@@ -74,8 +80,13 @@ export const serveLocalApi = <R>(
           return yield* failure(421, "bad-host", "the Host header is not this API's address")
         const url = new URL(req.url ?? "/", `http://${req.headers.host}`)
         const method = req.method ?? "GET"
-        const authorized = tokenMatches(req.headers.authorization, options.token)
+        const browser = options.browser?.check(req, method) ?? { _tag: "None" }
+        const authorized =
+          tokenMatches(req.headers.authorization, options.token) || browser._tag === "Session"
         const refuse = () => {
+          // A signed-in browser's change without its CSRF token is refused as such, not as a stranger.
+          if (browser._tag === "MissingCsrf")
+            return failure(403, "csrf", "a signed-in change needs the page's CSRF token")
           res.setHeader("www-authenticate", "Bearer")
           return failure(401, "unauthorized", "a valid bearer token is required")
         }

@@ -20,7 +20,7 @@ interface Document {
   readonly paths: Record<string, Record<string, unknown>>
 }
 
-const escapeHtml = (text: string): string =>
+export const escapeHtml = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
@@ -59,13 +59,22 @@ code,pre{font:13px ui-monospace,monospace}pre{background:#f4f4f4;padding:.5rem;o
 ${sections.join("\n")}</body></html>\n`
 }
 
-export const sendHtml = (res: ServerResponse, html: string): void => {
-  res.writeHead(200, {
+/** A page, by default one where nothing runs or loads (so a browser refuses anything that would). */
+export const sendHtml = (
+  res: ServerResponse,
+  html: string,
+  options: {
+    readonly status?: number
+    readonly csp?: string
+    readonly headers?: Readonly<Record<string, string>>
+  } = {},
+): void => {
+  res.writeHead(options.status ?? 200, {
     "content-type": "text/html; charset=utf-8",
     "content-length": Buffer.byteLength(html),
     "cache-control": "no-store",
-    // Nothing on the page runs or loads: say so, so a browser refuses anything that would.
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "content-security-policy": options.csp ?? "default-src 'none'; style-src 'unsafe-inline'",
+    ...options.headers,
   })
   res.end(html)
 }
