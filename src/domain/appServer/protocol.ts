@@ -190,6 +190,8 @@ export const ThreadUnsubscribeResult = openStruct({ status: optional(Schema.Stri
 export interface TurnStartParams {
   readonly threadId: string
   readonly input: ReadonlyArray<UserInput>
+  /** Kept on the turn's `userMessage` item as `clientId`: how a turn is found again by who sent it. */
+  readonly clientUserMessageId?: string | null
   readonly cwd?: string | null
   readonly approvalPolicy?: AskForApproval | null
   readonly sandboxPolicy?: SandboxPolicy | null

@@ -142,6 +142,8 @@ const makeRuns = (options: RunsOptions) =>
     )
 
     const pump: Effect.Effect<void> = Effect.gen(function* () {
+      // Runs a previous daemon left running are settled first: one may go back to the head of its queue.
+      if (recovery.reconciling.size > 0) return
       if (!(yield* canStart)) return
       for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns))
         live.get(claimed.runId)?.send({ type: "SCHEDULED" })
@@ -240,7 +242,23 @@ const makeRuns = (options: RunsOptions) =>
         yield* Deferred.await(subscribed)
       })
 
-    const recovery = yield* recoverRuns({ runStore, events, sessions, supervisor, execMode })
+    /** A run codex never started goes first in its session, as it came before the session's others. */
+    const requeue = (record: RunRecord) =>
+      Effect.gen(function* () {
+        const later = [...live.values()].filter((r) => r.sessionId === record.sessionId && r.isQueued)
+        for (const run of later) yield* queue.remove(run.runId)
+        yield* admit(record)
+        for (const run of later) yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId })
+      })
+    const recovery = yield* recoverRuns({
+      runStore,
+      events,
+      sessions,
+      supervisor,
+      execMode,
+      requeue,
+      reconciled: Effect.suspend(() => pump),
+    })
     for (const record of recovery.queued) yield* admit(record)
 
     bridge.fork(

@@ -222,6 +222,8 @@ export class LiveRun {
       yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
       const started = yield* client.turnStart({
         threadId,
+        // The run id travels with the turn: after a crash, recovery finds this turn by it.
+        clientUserMessageId: this.runId,
         input: turnInputOf(prompt, this.record.options?.images),
         ...(this.record.cwd === null ? {} : { cwd: this.record.cwd }),
         ...turnParamsOf(session, this.record.options),
