@@ -14,6 +14,7 @@ import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { apiRoutes, DaemonControl } from "./services/api/apiRoutes.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
 import { ApiListenError, serveLocalApi } from "./services/api/LocalApi.ts"
+import { threadRoutes } from "./services/api/threadRoutes.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
 import { readCodexLogin } from "./services/appServer/codexLogin.ts"
 import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
@@ -197,7 +198,7 @@ export const runDaemon = (
     const api = yield* serveLocalApi({
       localApiBase: config.service.localApiBase,
       token: ensureApiToken(config.paths.apiTokenPath),
-      routes: apiRoutes(config.service.eventStreamPath),
+      routes: [...apiRoutes(config.service.eventStreamPath), ...threadRoutes],
     }).pipe(
       Effect.provideService(DaemonControl, {
         shutdown: Effect.asVoid(Deferred.succeed(shutdownAsked, "api-shutdown")),

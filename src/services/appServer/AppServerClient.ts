@@ -37,11 +37,17 @@ import {
   EmptyResult,
   type InitializeParams,
   InitializeResult,
+  type ReviewStartParams,
+  ReviewStartResult,
+  type ThreadCompactStartParams,
+  type ThreadForkParams,
   type ThreadListParams,
   ThreadListResult,
   type ThreadReadParams,
   ThreadReadResult,
   type ThreadResumeParams,
+  type ThreadRevertParams,
+  ThreadRevertResult,
   ThreadSessionResult,
   type ThreadStartParams,
   type ThreadUnsubscribeParams,
@@ -117,6 +123,12 @@ export interface AppServerClient {
   readonly turnStart: (params: TurnStartParams) => Effect.Effect<TurnStartResult, AppServerError>
   readonly turnSteer: (params: TurnSteerParams) => Effect.Effect<TurnSteerResult, AppServerError>
   readonly turnInterrupt: (params: TurnInterruptParams) => Effect.Effect<unknown, AppServerError>
+  /** A new thread with the history of `threadId` (through `lastTurnId`), loaded on this connection. */
+  readonly threadFork: (params: ThreadForkParams) => Effect.Effect<ThreadSessionResult, AppServerError>
+  readonly threadRevert: (params: ThreadRevertParams) => Effect.Effect<ThreadRevertResult, AppServerError>
+  /** Starts a compaction turn (announced by `turn/started`; the answer carries no turn). */
+  readonly threadCompactStart: (params: ThreadCompactStartParams) => Effect.Effect<unknown, AppServerError>
+  readonly reviewStart: (params: ReviewStartParams) => Effect.Effect<ReviewStartResult, AppServerError>
   /**
    * Every event from now on, ending with `transport.closed`. Subscribes when the stream runs; use
    * `subscribe` to be subscribed before doing anything else.
@@ -322,6 +334,10 @@ export const makeAppServerClient = (
       turnStart: typed("turn/start", TurnStartResult),
       turnSteer: typed("turn/steer", TurnSteerResult),
       turnInterrupt: typed("turn/interrupt", EmptyResult),
+      threadFork: typed("thread/fork", ThreadSessionResult),
+      threadRevert: typed("thread/revert", ThreadRevertResult),
+      threadCompactStart: typed("thread/compact/start", EmptyResult),
+      reviewStart: typed("review/start", ReviewStartResult),
       events: Stream.fromPubSub(events).pipe(Stream.flattenArray, Stream.takeUntil(ends)),
       subscribe,
       closed: Deferred.await(closed),

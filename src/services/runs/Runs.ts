@@ -33,7 +33,7 @@ import type { RunId } from "../../domain/ids.ts"
 import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
-import { type ApprovalSignal, Approvals } from "../approvals/Approvals.ts"
+import { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
 import { EventLog } from "../events/EventLog.ts"
@@ -48,7 +48,7 @@ import { RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
 import { provideRunMachine } from "./runMachineActors.ts"
 import { checkRunOptions } from "./runOptionsCheck.ts"
-import { threadIdOf } from "./turnEvents.ts"
+import { machineEventOfApproval, threadIdOf } from "./turnEvents.ts"
 
 export interface RunsOptions {
   /** How long an idle thread may go without `turn/completed` before `thread/read` decides. */
@@ -150,12 +150,12 @@ const makeRuns = (options: RunsOptions) =>
     })
 
     /** A live run for a queued record; once its end is recorded, its slot is freed and the queue pumped. */
-    const admit = (record: RunRecord) =>
+    const admit = (record: RunRecord, first = false) =>
       Effect.gen(function* () {
         const run = yield* LiveRun.make(record, deps)
         live.set(record.runId, run)
         yield* SubscriptionRef.set(liveCount, live.size)
-        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId })
+        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId }, first)
         bridge.fork(
           Effect.gen(function* () {
             yield* Deferred.await(run.done)
@@ -242,21 +242,14 @@ const makeRuns = (options: RunsOptions) =>
         yield* Deferred.await(subscribed)
       })
 
-    /** A run codex never started goes first in its session, as it came before the session's others. */
-    const requeue = (record: RunRecord) =>
-      Effect.gen(function* () {
-        const later = [...live.values()].filter((r) => r.sessionId === record.sessionId && r.isQueued)
-        for (const run of later) yield* queue.remove(run.runId)
-        yield* admit(record)
-        for (const run of later) yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId })
-      })
     const recovery = yield* recoverRuns({
       runStore,
       events,
       sessions,
       supervisor,
       execMode,
-      requeue,
+      // A run codex never started goes first in its session: it came before the session's others.
+      requeue: (record) => Effect.asVoid(admit(record, true)),
       reconciled: Effect.suspend(() => pump),
     })
     for (const record of recovery.queued) yield* admit(record)
@@ -271,15 +264,9 @@ const makeRuns = (options: RunsOptions) =>
     )
 
     const signalled = yield* approvals.signals
-    const machineEventOf = (signal: ApprovalSignal) =>
-      signal._tag === "Asked"
-        ? ({ type: "APPROVAL.ASKED" } as const)
-        : signal._tag === "Settled"
-          ? ({ type: "APPROVAL.SETTLED" } as const)
-          : ({ type: "APPROVAL.TIMED_OUT" } as const)
     bridge.fork(
       Stream.runForEach(signalled, (signal) =>
-        Effect.sync(() => live.get(signal.runId)?.send(machineEventOf(signal))),
+        Effect.sync(() => live.get(signal.runId)?.send(machineEventOfApproval(signal))),
       ),
     )
 

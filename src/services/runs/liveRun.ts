@@ -21,7 +21,6 @@ import type { SessionId } from "../../domain/ids.ts"
 import type { RunFailure, RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
-import { turnInputOf, turnParamsOf } from "../../domain/turnOptions.ts"
 import type { RunMachineEvent } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../approvals/Approvals.ts"
@@ -34,6 +33,7 @@ import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 import type { ProvidedRunMachine } from "./runMachineActors.ts"
+import { startRunTurn } from "./startRunTurn.ts"
 import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 import { readTurnOutcome } from "./turnRead.ts"
 
@@ -147,8 +147,14 @@ export class LiveRun {
     this.actor.send(event)
   }
 
+  /** An operation run waiting to learn its turn from the thread's next `turn/started`. */
+  private turnAnnounced: Deferred.Deferred<string> | null = null
   /** An event of this run's thread. */
   handle(event: AppServerEvent): void {
+    if (event.type === "turn.started" && this.turnAnnounced !== null) {
+      Deferred.doneUnsafe(this.turnAnnounced, Effect.succeed(event.turn.id))
+      this.turnAnnounced = null
+    }
     const turnId = turnIdOf(event)
     const own = this.turnId
     // Late events of an earlier turn of the same thread are not this run's.
@@ -220,15 +226,10 @@ export class LiveRun {
       // never started again (codex may have begun it), only reconciled.
       const startedAt = yield* nowIso
       yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
-      const started = yield* client.turnStart({
-        threadId,
-        // The run id travels with the turn: after a crash, recovery finds this turn by it.
-        clientUserMessageId: this.runId,
-        input: turnInputOf(prompt, this.record.options?.images),
-        ...(this.record.cwd === null ? {} : { cwd: this.record.cwd }),
-        ...turnParamsOf(session, this.record.options),
-      })
-      return { turnId: started.turn.id }
+      const announced = Deferred.makeUnsafe<string>()
+      if (this.record.operation !== undefined) this.turnAnnounced = announced
+      const turnId = yield* startRunTurn(client, threadId, { ...this.record, prompt }, session, announced)
+      return { turnId }
     })
   }
 
