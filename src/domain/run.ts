@@ -20,6 +20,7 @@ export const RunErrorCode = Schema.Literals([
   "rejected-at-start",
   "daemon-restarted",
   "output-invalid",
+  "budget-exceeded",
 ])
 export type RunErrorCode = typeof RunErrorCode.Type
 

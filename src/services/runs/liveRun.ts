@@ -34,7 +34,8 @@ import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 import type { ProvidedRunMachine } from "./runMachineActors.ts"
 import { startRunTurn } from "./startRunTurn.ts"
-import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
+import { budgetOf, type TokenBudget } from "./tokenBudget.ts"
+import { machineEventOf, proposedDiffOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 import { readTurnOutcome } from "./turnRead.ts"
 
 export interface LiveRunDeps {
@@ -149,6 +150,7 @@ export class LiveRun {
 
   /** An operation run waiting to learn its turn from the thread's next `turn/started`. */
   private turnAnnounced: Deferred.Deferred<string> | null = null
+  private budget: TokenBudget | null = null
   /** An event of this run's thread. */
   handle(event: AppServerEvent): void {
     if (event.type === "turn.started" && this.turnAnnounced !== null) {
@@ -160,7 +162,12 @@ export class LiveRun {
     // Late events of an earlier turn of the same thread are not this run's.
     if (turnId !== null && own !== null && turnId !== own) return
     this.result.add(event)
-    if (event.type === "item.started" && event.item.type === "fileChange") this.rememberDiff(event.item)
+    const overBudget = this.budget?.exceededBy(event) ?? null
+    if (overBudget !== null) this.send({ type: "INTERRUPT", reason: overBudget })
+    if (event.type === "item.started") {
+      const diff = proposedDiffOf(event.item)
+      if (diff !== null) this.proposedDiffs.set(event.item.id, diff)
+    }
     const recorded = recordedEventOf(event, this.ids)
     if (recorded !== null) this.publish(recorded)
     const machineEvent = machineEventOf(event)
@@ -213,6 +220,7 @@ export class LiveRun {
       const threadId = yield* sessions.threadFor(this.sessionId, client)
       this.adoptThread(threadId)
       const session = yield* sessions.get(this.sessionId)
+      this.budget = budgetOf(this.record, session)
       yield* Scope.provide(this.scope)(
         approvals.route(threadId, {
           runId: this.runId,
@@ -233,8 +241,7 @@ export class LiveRun {
     })
   }
 
-  /** Exec mode: the turn is one `codex exec` process; a new thread is known once it says so. */
-  /** For the run machine's actors (`runMachineActors.ts`). */
+  /** For the run machine's actors: exec mode's turn is one `codex exec` process (thread known once it says). */
   startExecTurn(exec: ExecAdapter["Service"], prompt: string) {
     return Effect.gen({ self: this }, function* () {
       const { sessions } = this.deps
@@ -303,14 +310,6 @@ export class LiveRun {
   private adoptThread(threadId: string): void {
     this.threadId = threadId
     this.deps.threads.set(threadId, this)
-  }
-
-  private rememberDiff(item: Record<string, unknown>): void {
-    if (!Array.isArray(item.changes)) return
-    const diffs = (item.changes as ReadonlyArray<Record<string, unknown>>)
-      .map((change) => (typeof change.diff === "string" ? `--- ${String(change.path)}\n${change.diff}` : ""))
-      .filter((d) => d !== "")
-    if (diffs.length > 0) this.proposedDiffs.set(String(item.id), diffs.join("\n"))
   }
 
   /**

@@ -57,6 +57,15 @@ export const machineEventOf = (event: AppServerEvent): RunMachineEvent => {
   }
 }
 
+/** The diff a file-change item proposes (what an approval about it shows), or null for any other item. */
+export const proposedDiffOf = (item: Record<string, unknown>): string | null => {
+  if (item.type !== "fileChange" || !Array.isArray(item.changes)) return null
+  const diffs = (item.changes as ReadonlyArray<Record<string, unknown>>)
+    .map((change) => (typeof change.diff === "string" ? `--- ${String(change.path)}\n${change.diff}` : ""))
+    .filter((d) => d !== "")
+  return diffs.length > 0 ? diffs.join("\n") : null
+}
+
 /** The runMachine input for what became of an approval of the run. */
 export const machineEventOfApproval = (signal: ApprovalSignal): RunMachineEvent =>
   signal._tag === "Asked"
