@@ -31,6 +31,7 @@ import { smokeCommand } from "./cli/smokeCommand.ts"
 import { startCommand } from "./cli/startCommand.ts"
 import { statusCommand } from "./cli/statusCommand.ts"
 import { stopCommand } from "./cli/stopCommand.ts"
+import { compactCommand, forkCommand, revertCommand, reviewCommand } from "./cli/threadCommands.ts"
 import { DaemonUnreachable } from "./client/apiConnection.ts"
 import { DaemonNotRunningError } from "./client/clientErrors.ts"
 import { defaultText, resolveConfig, type SettingKey, settingKeys, settings } from "./config.ts"
@@ -54,6 +55,10 @@ const commands: ReadonlyArray<Command> = [
   steerCommand,
   approvalsCommand,
   approveCommand,
+  forkCommand,
+  revertCommand,
+  compactCommand,
+  reviewCommand,
   configCommand,
   serviceCommand,
   machinesCommand,

@@ -14,6 +14,7 @@ import type { DaemonState, ManagedChildState } from "./domain/daemon.ts"
 import { apiRoutes, DaemonControl } from "./services/api/apiRoutes.ts"
 import { ensureApiToken } from "./services/api/apiToken.ts"
 import { ApiListenError, serveLocalApi } from "./services/api/LocalApi.ts"
+import { threadRoutes } from "./services/api/threadRoutes.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
 import { readCodexLogin } from "./services/appServer/codexLogin.ts"
 import { DashboardAuth } from "./services/dashboard/dashboardAuth.ts"
@@ -202,6 +203,7 @@ export const runDaemon = (
       token: ensureApiToken(config.paths.apiTokenPath),
       routes: [
         ...apiRoutes(config.service.eventStreamPath),
+        ...threadRoutes,
         ...dashboardRoutes(dashboardAuth, config.service.eventStreamPath),
       ],
       browser: dashboardAuth,

@@ -2,7 +2,7 @@ import { Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { textInput } from "../src/domain/appServer/protocol.ts"
 import { approvalAnswer } from "../src/domain/appServer/serverRequests.ts"
-import type { AppServerError } from "../src/services/appServer/appServerErrors.ts"
+import type { AppServerError, UnknownThreadError } from "../src/services/appServer/appServerErrors.ts"
 import { type FakeSession, startFake } from "./support/fakePeer.ts"
 
 const sessions: Array<FakeSession> = []
@@ -15,7 +15,9 @@ const fake = (...args: Parameters<typeof startFake>): FakeSession => {
   return session
 }
 const run = <A>(effect: Effect.Effect<A, AppServerError>) => Effect.runPromise(effect)
-const fail = async <A>(effect: Effect.Effect<A, AppServerError>): Promise<AppServerError> => {
+const fail = async <A, E extends AppServerError | UnknownThreadError>(
+  effect: Effect.Effect<A, E>,
+): Promise<E> => {
   const exit = await Effect.runPromiseExit(effect)
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")
   const error = exit.cause.reasons.find((r) => r._tag === "Fail")
@@ -129,7 +131,7 @@ describe("AppServerClient against the fake app-server", () => {
     const s = fake({
       requests: {
         "thread/read": [
-          { error: { code: -32600, message: "thread not found: thr_x", data: { threadId: "thr_x" } } },
+          { error: { code: -32600, message: "invalid request: thr_x", data: { threadId: "thr_x" } } },
         ],
         "turn/start": [{ error: { code: -32001, message: "server overloaded; retry later" } }],
       },
@@ -140,6 +142,14 @@ describe("AppServerClient against the fake app-server", () => {
       method: "thread/read",
       code: -32600,
       data: { threadId: "thr_x" },
+    })
+    // A thread codex has no rollout of is told apart at the protocol edge.
+    const unknown = fake({
+      requests: { "thread/read": [{ error: { code: -32600, message: "thread not loaded: thr_y" } }] },
+    })
+    expect(await fail(unknown.client.threadRead({ threadId: "thr_y" }))).toMatchObject({
+      _tag: "UnknownThreadError",
+      threadId: "thr_y",
     })
     const overloaded = await fail(s.client.turnStart({ threadId: "t", input: [] }))
     expect(overloaded._tag).toBe("RpcOverloadedError")

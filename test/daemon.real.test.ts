@@ -5,6 +5,7 @@ import { apiAccess } from "./support/apiClient.ts"
 import { runCodexd } from "./support/cli.ts"
 import { makeCodexHome } from "./support/codexHome.ts"
 import { type DaemonProcess, startDaemonProcess } from "./support/daemonProcess.ts"
+import { codexPidsIn } from "./support/realCodex.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -37,31 +38,13 @@ const waitForChild = async (
   }
 }
 
-/** codex app-server processes working in `cwd` (other suites run codex servers of their own meanwhile). */
-const codexPids = async (cwd: string): Promise<Array<number>> => {
-  const { readdirSync, readFileSync, readlinkSync, realpathSync } = await import("node:fs")
-  const where = realpathSync(cwd)
-  const pids: Array<number> = []
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
-      if (!cmdline[0]?.endsWith("/bin/codex") || cmdline[1] !== "app-server") continue
-      if (readlinkSync(`/proc/${entry}/cwd`) === where) pids.push(Number(entry))
-    } catch {
-      // gone
-    }
-  }
-  return pids
-}
-
 describe("codexd start with the real codex", () => {
   it("restarts a killed child, trips the crash-loop budget while staying up, and leaves no codex after SIGTERM", async () => {
     const dir = makeTempDir("codexd-real-daemon-")
     cleanups.push(dir.cleanup)
     const home = makeCodexHome("http://127.0.0.1:9/v1")
     cleanups.push(home.cleanup)
-    const before = new Set(await codexPids(dir.path))
+    const before = new Set(codexPidsIn(dir.path))
     const daemon: DaemonProcess = startDaemonProcess([], home.env, dir.path)
     cleanups.push(async () => {
       if (daemon.exitCode() === undefined) await daemon.stop()
@@ -69,7 +52,7 @@ describe("codexd start with the real codex", () => {
     const ready = await daemon.waitForOutput(/codexd ready: pid \d+, child pid (\d+)/)
     const firstPid = Number(/child pid (\d+)/.exec(ready)?.[1])
     // The leftover check at the end sees this daemon's children.
-    expect(await codexPids(dir.path)).toContain(firstPid)
+    expect(codexPidsIn(dir.path)).toContain(firstPid)
 
     // kill -9 the child: a new one is started and answers initialize again.
     process.kill(firstPid, "SIGKILL")
@@ -97,7 +80,7 @@ describe("codexd start with the real codex", () => {
 
     await daemon.stop()
     expect(daemon.exitCode()).toBe(0)
-    const leftover = (await codexPids(dir.path)).filter((pid) => !before.has(pid) && isProcessAlive(pid))
+    const leftover = codexPidsIn(dir.path).filter((pid) => !before.has(pid) && isProcessAlive(pid))
     expect(leftover).toEqual([])
   })
 

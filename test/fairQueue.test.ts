@@ -21,6 +21,19 @@ describe("FairQueue", () => {
     expect(q.size).toBe(0)
   })
 
+  it("puts a run handed back first in its session", () => {
+    const q = new FairQueue<string, string>()
+    q.enqueue("a", "a2")
+    q.enqueue("a", "a3")
+    q.enqueue("a", "a1", true)
+    const order: Array<string> = []
+    for (let i = 0; i < 3; i++) {
+      order.push(...q.take(1).map((t) => t.run))
+      q.release("a")
+    }
+    expect(order).toEqual(["a1", "a2", "a3"])
+  })
+
   it("for any arrivals: FIFO within a session, never two of a session at once, never over the limit", () => {
     fc.assert(
       fc.property(

@@ -97,7 +97,7 @@ describe("crash recovery", () => {
 })
 
 describe("recovery on start", () => {
-  it("completes a run codex finished while the daemon was down, fails the others, cancels pending approvals", async () => {
+  it("completes a run codex finished while the daemon was down, fails the lost one, runs the unstarted one, cancels pending approvals", async () => {
     const temp = makeTempDir("codexd-recover-")
     temps.push(temp.cleanup)
     writeFileSync(join(temp.path, "script.json"), JSON.stringify({ simulate: true }))
@@ -159,14 +159,20 @@ describe("recovery on start", () => {
       const recovered = await d.finished(done.runId)
       expect(recovered.status).toBe("completed")
       expect((recovered.result as Record<string, unknown>).finalMessage).toBe("finished while you were away")
-      for (const id of [lost.runId, unstarted.runId]) {
-        const failed = await d.finished(id)
-        expect(failed.status).toBe("failed")
-        expect(failed.errorCode).toBe("daemon-restarted")
-      }
+      const failed = await d.finished(lost.runId)
+      expect(failed.status).toBe("failed")
+      expect(failed.errorCode).toBe("daemon-restarted")
+      // Codex never had its turn: it runs now, on its session's thread, before the queued one.
+      const rerun = await d.finished(unstarted.runId)
+      expect(rerun.status).toBe("completed")
+      expect(rerun.threadId).toBe("thread-a")
+      expect(d.events.some((e) => e.type === "run.requeued" && e.detail?.runId === unstarted.runId)).toBe(
+        true,
+      )
       const resumed = await d.finished(waiting.runId)
       expect(resumed.status).toBe("completed")
       expect(resumed.threadId).toBe("thread-a")
+      expect((resumed.startedAt ?? "") >= (rerun.finishedAt ?? "")).toBe(true)
       const approvals = await d.run(d.approvals.list)
       expect(approvals.find((a) => a.approvalId === "approval_left")?.status).toBe("cancelled")
     })

@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { createActor, type SnapshotFrom } from "xstate"
+import { CodexdConfig } from "../src/config.ts"
 import { foundationLayer } from "../src/daemon.ts"
 import { newRunId, newSessionId } from "../src/domain/ids.ts"
 import {
@@ -21,9 +22,14 @@ import { runMachine } from "../src/machines/runMachine.ts"
 import { stateName } from "../src/machines/stateName.ts"
 import { Approvals } from "../src/services/approvals/Approvals.ts"
 import { makeAppServerClient } from "../src/services/appServer/AppServerClient.ts"
+import { EventLog } from "../src/services/events/EventLog.ts"
+import { exhaustedUntilMs, makeUsageHold } from "../src/services/runs/usageHold.ts"
 import { makeBridge } from "../src/services/runtime.ts"
+import { neverStarted } from "../src/services/status/statusSnapshot.ts"
+import { Store } from "../src/services/store/Store.ts"
 import { eventTime } from "../src/services/supervisor/attachment.ts"
 import type { Transport } from "../src/services/transport/Transport.ts"
+import { makeRun } from "./support/runs.ts"
 import { configFor, makeTempDir } from "./support/tempConfig.ts"
 
 /**
@@ -106,6 +112,53 @@ describe("the approval deadline", () => {
       ),
     ),
   )
+})
+
+describe("the usage-limit hold", () => {
+  it.effect("holds the queue until codex's reset time, not a moment less, then releases it by itself", () =>
+    Effect.gen(function* () {
+      const store = yield* Store
+      const config = yield* CodexdConfig
+      // What codex reported into the daemon state: the primary window used up, reset at 90 s.
+      yield* store.updateDaemonState(() => ({
+        ...neverStarted(config),
+        rateLimits: { primary: { usedPercent: 100, windowDurationMins: 300, resetsAt: 90 } },
+      }))
+      let released = 0
+      const hold = yield* makeUsageHold(
+        store,
+        yield* EventLog,
+        Effect.sync(() => {
+          released += 1
+        }),
+      )
+      expect(yield* hold.held).toBe(false)
+      yield* hold.hold(makeRun({ status: "failed" }))
+      expect(yield* hold.held).toBe(true)
+      expect((yield* store.daemonState)?.usageHold?.until).toBe(new Date(90_000).toISOString())
+
+      yield* TestClock.adjust(89_999)
+      expect(yield* hold.held).toBe(true)
+      expect(released).toBe(0)
+      yield* TestClock.adjust(1)
+      yield* until(() => released === 1, "the release")
+      expect(yield* hold.held).toBe(false)
+      expect((yield* store.daemonState)?.usageHold).toBeNull()
+    }).pipe(Effect.provide(tempFoundation())),
+  )
+
+  it("takes the latest reset of the windows used up, ignoring those with room or already reset", () => {
+    const windows = {
+      primary: { usedPercent: 100, resetsAt: 50 },
+      secondary: { usedPercent: 100, resetsAt: 70 },
+    }
+    expect(exhaustedUntilMs(windows, 10_000)).toBe(70_000)
+    expect(exhaustedUntilMs({ ...windows, secondary: { usedPercent: 99, resetsAt: 70 } }, 10_000)).toBe(
+      50_000,
+    )
+    expect(exhaustedUntilMs(windows, 80_000)).toBeNull()
+    expect(exhaustedUntilMs(null, 0)).toBeNull()
+  })
 })
 
 describe("the request timeout", () => {

@@ -27,6 +27,8 @@ export interface StatusSummary {
   /** Tokens of the runs in the registry, as codex counted each run's turn. */
   readonly tokens: number
   readonly lastError: string | null
+  /** Queued runs wait until then: a turn hit the account's usage limit. */
+  readonly heldUntil: string | null
 }
 
 export const summarize = (
@@ -71,6 +73,7 @@ export const summarize = (
     },
     tokens: snapshot.usage.tokens,
     lastError: child.lastError,
+    heldUntil: daemon.usageHold?.until ?? null,
   }
 }
 
@@ -138,6 +141,8 @@ export const renderSummary = (summary: StatusSummary, nowMs: number, stream: Nod
     `runs      ${runs.queued} queued, ${runs.running} running, ${runs.completed} completed, ${runs.failed} failed   tokens ${summary.tokens.toLocaleString("en")}`,
     `sessions  ${sessions.total} (${sessions.active} active)   node ${summary.nodeId}   state ${summary.stateDir}`,
   )
+  if (summary.heldUntil !== null)
+    lines.push(`held      queued runs wait for the usage limit to reset at ${summary.heldUntil}`)
   if (summary.lastError !== null) lines.push(`last error  ${summary.lastError}`)
   return `${lines.join("\n")}\n`
 }

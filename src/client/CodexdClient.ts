@@ -18,6 +18,7 @@ import { RecentEvent } from "../domain/event.ts"
 import { RunRecord } from "../domain/run.ts"
 import { SessionRecord } from "../domain/session.ts"
 import { StatusSnapshot } from "../domain/status.ts"
+import type { ReviewTarget } from "../domain/threadOperations.ts"
 import { type ApiConnection, apiAt, connectApi, DaemonUnreachable, sseFrames } from "./apiConnection.ts"
 import { DaemonError, DaemonNotRunningError, errorOfReply } from "./clientErrors.ts"
 import { followRun } from "./followRun.ts"
@@ -194,6 +195,18 @@ export class CodexdClient {
       this.call("GET", `/v1/sessions/${path(sessionId)}`, SessionRecord),
     close: (sessionId: string): Promise<SessionRecord> =>
       this.call("POST", `/v1/sessions/${path(sessionId)}/close`, SessionRecord),
+    /** A new session on a fork of the session's thread, through `runId`'s turn (default: all of it). */
+    fork: (sessionId: string, options: { readonly runId?: string } = {}): Promise<SessionRecord> =>
+      this.call("POST", `/v1/sessions/${path(sessionId)}/fork`, SessionRecord, options),
+    /** The session's thread back to before `runId`'s turn (history only; files are not touched). */
+    revert: (sessionId: string, runId: string): Promise<SessionRecord> =>
+      this.call("POST", `/v1/sessions/${path(sessionId)}/revert`, SessionRecord, { runId }),
+    /** Queue a compaction of the session's thread; the run it is (follow it to its end). */
+    compact: (sessionId: string): Promise<RunRecord> =>
+      this.call("POST", `/v1/sessions/${path(sessionId)}/compact`, RunRecord),
+    /** Queue a review; the run it is, whose `result.review` holds the review once it ends. */
+    review: (sessionId: string, target: ReviewTarget): Promise<RunRecord> =>
+      this.call("POST", `/v1/sessions/${path(sessionId)}/review`, RunRecord, { target }),
   }
 
   readonly runs = {

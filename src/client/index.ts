@@ -11,6 +11,7 @@ export type { RunErrorCode, RunRecord, RunStatus } from "../domain/run.ts"
 export type { RunResult } from "../domain/runResult.ts"
 export type { SessionRecord } from "../domain/session.ts"
 export type { StatusSnapshot } from "../domain/status.ts"
+export type { ReviewTarget, RunOperation } from "../domain/threadOperations.ts"
 export type { ImageInput, SandboxDetails } from "../domain/turnOptions.ts"
 export {
   CodexdClient,

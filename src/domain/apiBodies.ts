@@ -3,7 +3,7 @@ import * as Schema from "effect/Schema"
 import { ApprovalDecision, ApprovalMode } from "./approval.ts"
 import { AskForApproval, SandboxMode } from "./appServer/protocol.ts"
 import { SessionId } from "./ids.ts"
-import { StringRecord } from "./json.ts"
+import { PositiveInt, StringRecord } from "./json.ts"
 import { SessionPurpose } from "./session.ts"
 import { SandboxDetails, TurnOptions } from "./turnOptions.ts"
 
@@ -22,6 +22,7 @@ export const CreateSessionBody = Schema.Struct({
   developerInstructions: optionalText,
   baseInstructions: optionalText,
   approvals: Schema.optionalKey(ApprovalMode),
+  maxTokens: Schema.optionalKey(Schema.NullOr(PositiveInt)),
   metadata: Schema.optionalKey(StringRecord),
 })
 export type CreateSessionBody = typeof CreateSessionBody.Type

@@ -16,10 +16,19 @@ export type ApprovalDecision = typeof ApprovalDecision.Type
 
 /**
  * pending: waiting for an answer; answered: a person (or the mode) decided; expired: declined at the
- * deadline; cancelled: the run ended, the child exited or the daemon restarted first; resolved: codex
- * withdrew the request (`serverRequest/resolved`) before anyone answered.
+ * deadline; cancelled: the run ended, the child exited or the daemon restarted first;
+ * resolved-elsewhere: codex settled the request before codexd answered (`serverRequest/resolved`):
+ * another client of a shared app-server answered first, or codex withdrew it. `resolved` is that
+ * status as older versions recorded it.
  */
-export const ApprovalStatus = Schema.Literals(["pending", "answered", "expired", "cancelled", "resolved"])
+export const ApprovalStatus = Schema.Literals([
+  "pending",
+  "answered",
+  "expired",
+  "cancelled",
+  "resolved-elsewhere",
+  "resolved",
+])
 export type ApprovalStatus = typeof ApprovalStatus.Type
 
 export const ApprovalKind = Schema.Literals(["command", "fileChange", "permissions"])

@@ -64,6 +64,10 @@ export const DaemonState = Schema.Struct({
    * `account/rateLimits/updated` merged in): used percent, window length and reset time.
    */
   rateLimits: Schema.optionalKey(Schema.NullOr(UnknownRecord)),
+  /** Queued runs wait, not fail, until `until`: a turn failed on the account's usage limit. */
+  usageHold: Schema.optionalKey(
+    Schema.NullOr(Schema.Struct({ until: Timestamp, runId: Schema.String, reason: Schema.String })),
+  ),
 })
 export type DaemonState = typeof DaemonState.Type
 

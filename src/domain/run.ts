@@ -4,6 +4,7 @@ import { ApprovalMode } from "./approval.ts"
 import { newRunId, RunId, SessionId } from "./ids.ts"
 import { StringRecord, Timestamp } from "./json.ts"
 import { RunResult } from "./runResult.ts"
+import { RunOperation } from "./threadOperations.ts"
 import { TurnOptions } from "./turnOptions.ts"
 
 export const RunStatus = Schema.Literals(["completed", "failed", "queued", "running"])
@@ -19,6 +20,7 @@ export const RunErrorCode = Schema.Literals([
   "rejected-at-start",
   "daemon-restarted",
   "output-invalid",
+  "budget-exceeded",
 ])
 export type RunErrorCode = typeof RunErrorCode.Type
 
@@ -53,6 +55,8 @@ export const RunRecord = Schema.Struct({
   metadata: StringRecord,
   /** What the run asks of codex beyond its session's defaults (absent: nothing). */
   options: Schema.optionalKey(TurnOptions),
+  /** A review or a compaction instead of a prompt (absent: a prompt). */
+  operation: Schema.optionalKey(RunOperation),
   result: Schema.NullOr(RunResult),
 })
 export type RunRecord = typeof RunRecord.Type
@@ -85,6 +89,7 @@ export interface RunSpec {
   readonly approvals?: ApprovalMode | null
   readonly metadata?: Readonly<Record<string, string>>
   readonly options?: TurnOptions
+  readonly operation?: RunOperation
 }
 
 export const newRunRecord = (
@@ -112,5 +117,6 @@ export const newRunRecord = (
   summary: null,
   metadata: { ...spec.metadata },
   ...(spec.options === undefined || Object.keys(spec.options).length === 0 ? {} : { options: spec.options }),
+  ...(spec.operation === undefined ? {} : { operation: spec.operation }),
   result: null,
 })

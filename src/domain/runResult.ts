@@ -46,6 +46,8 @@ export const RunResult = Schema.Struct({
   codexErrorInfo: Schema.optionalKey(Schema.Unknown),
   /** The final message parsed, for a run that asked for structured output (`outputSchema`). */
   output: Schema.optionalKey(Schema.Unknown),
+  /** A review run's review, as codex gave it when it left review mode. */
+  review: Schema.optionalKey(Schema.String),
 })
 export type RunResult = typeof RunResult.Type
 
@@ -67,6 +69,7 @@ export class RunResultBuilder {
   private tokenUsage: Record<string, unknown> | null = null
   private readonly commands = new Map<string, CommandRun>()
   private readonly fileChanges: Array<FileChange> = []
+  private review: string | null = null
 
   /** Feed one event of this run's turn. Events of other turns must not be fed. */
   add(event: AppServerEvent): void {
@@ -117,6 +120,8 @@ export class RunResultBuilder {
         status: stringOr(item.status, null),
         outputTail: tail(stringOr(item.aggregatedOutput, "") ?? ""),
       })
+    } else if (item.type === "exitedReviewMode") {
+      this.review = stringOr(item.review, this.review)
     } else if (item.type === "fileChange" && Array.isArray(item.changes)) {
       for (const change of item.changes as ReadonlyArray<Record<string, unknown>>) {
         this.fileChanges.push({
@@ -147,6 +152,7 @@ export class RunResultBuilder {
       tokenUsage: this.tokenUsage,
       commands: [...this.commands.values()],
       fileChanges: [...this.fileChanges],
+      ...(this.review === null ? {} : { review: this.review }),
     }
   }
 }

@@ -3,7 +3,7 @@ import * as Schema from "effect/Schema"
 import { ApprovalMode } from "./approval.ts"
 import { AskForApproval, SandboxMode } from "./appServer/protocol.ts"
 import { newSessionId, SessionId } from "./ids.ts"
-import { StringRecord, Timestamp } from "./json.ts"
+import { PositiveInt, StringRecord, Timestamp } from "./json.ts"
 import { SandboxDetails } from "./turnOptions.ts"
 
 export const SessionPurpose = Schema.Literals(["duplex", "smoke", "worker"])
@@ -37,6 +37,8 @@ export const SessionRecord = Schema.Struct({
   baseInstructions: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** How codexd answers the approvals codex asks for in this session. */
   approvals: ApprovalMode,
+  /** The token budget of each run of the session that sets none of its own (absent: none). */
+  maxTokens: Schema.optionalKey(Schema.NullOr(PositiveInt)),
   currentTurnId: Schema.NullOr(Schema.String),
   lastTurnId: Schema.NullOr(Schema.String),
   lastTurnStatus: Schema.NullOr(Schema.String),
@@ -66,6 +68,7 @@ export interface SessionSpec {
   readonly developerInstructions?: string | null
   readonly baseInstructions?: string | null
   readonly approvals?: ApprovalMode
+  readonly maxTokens?: number | null
   readonly metadata?: Readonly<Record<string, string>>
 }
 
@@ -94,6 +97,7 @@ export const newSessionRecord = (
   developerInstructions: spec.developerInstructions ?? null,
   baseInstructions: spec.baseInstructions ?? null,
   approvals: spec.approvals ?? defaults.approvals,
+  ...(spec.maxTokens == null ? {} : { maxTokens: spec.maxTokens }),
   currentTurnId: null,
   lastTurnId: null,
   lastTurnStatus: null,

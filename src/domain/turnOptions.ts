@@ -10,7 +10,7 @@
 import { isAbsolute } from "node:path"
 import * as Schema from "effect/Schema"
 import { AskForApproval, SandboxMode, type UserInput } from "./appServer/protocol.ts"
-import { UnknownRecord } from "./json.ts"
+import { PositiveInt, UnknownRecord } from "./json.ts"
 
 /** Details of a sandbox mode: which roots a workspace-write turn may write, and network access. */
 export const SandboxDetails = Schema.Struct({
@@ -38,6 +38,8 @@ export const TurnOptions = Schema.Struct({
   /** A JSON Schema the final message must follow; the parsed message becomes `result.output`. */
   outputSchema: optionalNull(UnknownRecord),
   images: Schema.optionalKey(Schema.Array(ImageInput)),
+  /** A token budget: the turn is interrupted and the run fails `budget-exceeded` once it uses more. */
+  maxTokens: optionalNull(PositiveInt),
 })
 export type TurnOptions = typeof TurnOptions.Type
 

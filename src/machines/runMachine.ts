@@ -13,6 +13,7 @@
  */
 import { assign, fromPromise, setup } from "xstate"
 import {
+  failsEvenIfCompleted,
   failureOf,
   type RunMachineContext,
   type RunMachineEvent,
@@ -61,7 +62,7 @@ export const runMachine = setup({
     turnSucceeded: ({ context, event }) =>
       event.type === "TURN.COMPLETED" &&
       event.status === "completed" &&
-      context.interruptReason?.code !== "approval-timed-out",
+      !failsEvenIfCompleted(context.interruptReason),
     interruptRequested: ({ context }) => context.interruptReason !== null,
     wentIdleWhileStarting: ({ context }) => context.idleWhileStarting,
     outcomeSettled: ({ event }) => "output" in event && (event.output as TurnOutcome).status !== "inProgress",
@@ -96,8 +97,12 @@ export const runMachine = setup({
       }),
     }),
     markInterruptRequested: assign({
-      interruptReason: ({ context }) =>
-        context.interruptReason ?? { code: "interrupted" as const, message: "interrupted on request" },
+      interruptReason: ({ context, event }) =>
+        context.interruptReason ??
+        (event.type === "INTERRUPT" ? event.reason : undefined) ?? {
+          code: "interrupted" as const,
+          message: "interrupted on request",
+        },
     }),
     failInterruptTimeout: assign({
       failure: ({ context }) =>

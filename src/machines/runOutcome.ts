@@ -34,7 +34,8 @@ export interface TurnOutcome {
 export type RunMachineEvent =
   | { readonly type: "SCHEDULED" }
   | { readonly type: "STEER"; readonly text: string }
-  | { readonly type: "INTERRUPT" }
+  /** With a reason when codexd interrupts the turn itself (a token budget passed). */
+  | { readonly type: "INTERRUPT"; readonly reason?: RunFailure }
   | { readonly type: "TURN.STARTED"; readonly turnId: string }
   /** Any notification about this turn: the run is alive (feeds the watchdog). */
   | { readonly type: "ACTIVITY" }
@@ -45,9 +46,13 @@ export type RunMachineEvent =
   | ({ readonly type: "TURN.COMPLETED" } & TurnOutcome)
   | { readonly type: "CHILD.EXITED"; readonly reason: string }
 
+/** Interrupts that fail the run even when the turn completed anyway: it did not stay within bounds. */
+export const failsEvenIfCompleted = (reason: RunFailure | null): boolean =>
+  reason?.code === "approval-timed-out" || reason?.code === "budget-exceeded"
+
 /** Why a turn that ended did not succeed; an interrupt codexd asked for keeps its own reason. */
 export const failureOf = (context: RunMachineContext, outcome: TurnOutcome): RunFailure | null => {
-  if (context.interruptReason?.code === "approval-timed-out") return context.interruptReason
+  if (failsEvenIfCompleted(context.interruptReason)) return context.interruptReason
   if (outcome.status === "completed") return null
   if (context.interruptReason !== null) return context.interruptReason
   if (outcome.status === "interrupted") return { code: "interrupted", message: "the turn was interrupted" }

@@ -18,7 +18,12 @@ export type MockReply =
     }
   /** A call of codex's `exec_command` tool: codex runs `cmd` and posts its output in the next request. */
   | { readonly kind: "exec"; readonly cmd: string }
-  | { readonly kind: "httpError"; readonly status: number; readonly body?: string }
+  | {
+      readonly kind: "httpError"
+      readonly status: number
+      readonly body?: string
+      readonly headers?: Readonly<Record<string, string>>
+    }
   /** Starts a message and then sends nothing more until the connection is closed. */
   | { readonly kind: "hang"; readonly firstDelta?: string }
 
@@ -124,7 +129,7 @@ export const startMockResponsesApi = async (): Promise<MockResponsesApi> => {
     }
     const reply = queue.shift() ?? { kind: "text", deltas: ["ok"] }
     if (reply.kind === "httpError") {
-      res.writeHead(reply.status, { "content-type": "application/json" })
+      res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers })
       res.end(reply.body ?? JSON.stringify({ error: { message: "mock failure", type: "server_error" } }))
       return
     }

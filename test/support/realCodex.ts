@@ -1,4 +1,5 @@
 /** The real pinned codex app-server, offline against the loopback model mock, with a client over it. */
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs"
 import { bundledCodexPath } from "../../src/configInputFromProcess.ts"
 import type { AppServerClientOptions } from "../../src/services/appServer/AppServerClient.ts"
 import { spawnAppServer } from "../../src/services/transport/appServerProcess.ts"
@@ -24,4 +25,21 @@ export const startRealCodex = (
     env: { ...process.env, ...home.env },
   })
   return sessionOver(proc, { clientInfo, experimentalApi: true, ...options }, 2_000)
+}
+
+/** The pinned codex's processes working in `cwd` (other suites run codex processes of their own meanwhile). */
+export const codexPidsIn = (cwd: string): Array<number> => {
+  const where = realpathSync(cwd)
+  const pids: Array<number> = []
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
+      if (cmdline[0]?.endsWith("/bin/codex") && readlinkSync(`/proc/${entry}/cwd`) === where)
+        pids.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
 }

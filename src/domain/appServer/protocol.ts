@@ -190,6 +190,8 @@ export const ThreadUnsubscribeResult = openStruct({ status: optional(Schema.Stri
 export interface TurnStartParams {
   readonly threadId: string
   readonly input: ReadonlyArray<UserInput>
+  /** Kept on the turn's `userMessage` item as `clientId`: how a turn is found again by who sent it. */
+  readonly clientUserMessageId?: string | null
   readonly cwd?: string | null
   readonly approvalPolicy?: AskForApproval | null
   readonly sandboxPolicy?: SandboxPolicy | null
@@ -216,3 +218,29 @@ export interface TurnInterruptParams {
   readonly turnId: string
 }
 export const EmptyResult = JsonObject
+
+export interface ThreadForkParams {
+  readonly threadId: string
+  /** Fork through this turn, inclusive; later turns are left out. */
+  readonly lastTurnId?: string | null
+}
+
+export interface ThreadRevertParams {
+  readonly threadId: string
+  /** This turn and every later one leave the thread's history. */
+  readonly beforeTurnId: string
+}
+export const ThreadRevertResult = openStruct({ thread: Thread })
+export type ThreadRevertResult = typeof ThreadRevertResult.Type
+
+export interface ThreadCompactStartParams {
+  readonly threadId: string
+}
+
+export interface ReviewStartParams {
+  readonly threadId: string
+  readonly target: unknown
+  readonly delivery?: "inline" | null
+}
+export const ReviewStartResult = openStruct({ turn: Turn, reviewThreadId: optional(Schema.String) })
+export type ReviewStartResult = typeof ReviewStartResult.Type

@@ -109,10 +109,13 @@ export const apiErrorOf = (error: RouteError): ApiError => {
   return new ApiError({ status, code, message: error.message })
 }
 
-const ok = (body: unknown, status = 200): ApiAnswer => ({ status, body })
+export const ok = (body: unknown, status = 200): ApiAnswer => ({ status, body })
 
 /** Decode a body, or a 400 naming the first bad field. */
-const decodeBody = <A>(schema: Schema.ConstraintDecoder<A>, body: unknown): Effect.Effect<A, ApiError> => {
+export const decodeBody = <A>(
+  schema: Schema.ConstraintDecoder<A>,
+  body: unknown,
+): Effect.Effect<A, ApiError> => {
   const decoded = decodeValue(schema, "body")(body)
   return Result.isSuccess(decoded)
     ? Effect.succeed(decoded.success)

@@ -37,11 +37,17 @@ import {
   EmptyResult,
   type InitializeParams,
   InitializeResult,
+  type ReviewStartParams,
+  ReviewStartResult,
+  type ThreadCompactStartParams,
+  type ThreadForkParams,
   type ThreadListParams,
   ThreadListResult,
   type ThreadReadParams,
   ThreadReadResult,
   type ThreadResumeParams,
+  type ThreadRevertParams,
+  ThreadRevertResult,
   ThreadSessionResult,
   type ThreadStartParams,
   type ThreadUnsubscribeParams,
@@ -108,12 +114,21 @@ export interface AppServerClient {
   readonly threadResume: (
     params: ThreadResumeParams,
   ) => Effect.Effect<ThreadSessionResult, AppServerError | UnknownThreadError>
-  readonly threadRead: (params: ThreadReadParams) => Effect.Effect<ThreadReadResult, AppServerError>
+  /** Fails with `UnknownThreadError` when codex has no such thread on disk. */
+  readonly threadRead: (
+    params: ThreadReadParams,
+  ) => Effect.Effect<ThreadReadResult, AppServerError | UnknownThreadError>
   readonly threadList: (params: ThreadListParams) => Effect.Effect<ThreadListResult, AppServerError>
   readonly threadUnsubscribe: (params: ThreadUnsubscribeParams) => Effect.Effect<unknown, AppServerError>
   readonly turnStart: (params: TurnStartParams) => Effect.Effect<TurnStartResult, AppServerError>
   readonly turnSteer: (params: TurnSteerParams) => Effect.Effect<TurnSteerResult, AppServerError>
   readonly turnInterrupt: (params: TurnInterruptParams) => Effect.Effect<unknown, AppServerError>
+  /** A new thread with the history of `threadId` (through `lastTurnId`), loaded on this connection. */
+  readonly threadFork: (params: ThreadForkParams) => Effect.Effect<ThreadSessionResult, AppServerError>
+  readonly threadRevert: (params: ThreadRevertParams) => Effect.Effect<ThreadRevertResult, AppServerError>
+  /** Starts a compaction turn (announced by `turn/started`; the answer carries no turn). */
+  readonly threadCompactStart: (params: ThreadCompactStartParams) => Effect.Effect<unknown, AppServerError>
+  readonly reviewStart: (params: ReviewStartParams) => Effect.Effect<ReviewStartResult, AppServerError>
   /**
    * Every event from now on, ending with `transport.closed`. Subscribes when the stream runs; use
    * `subscribe` to be subscribed before doing anything else.
@@ -139,7 +154,7 @@ const toRpcError = (method: string, error: RpcErrorPayload): RpcError | RpcOverl
  * codex answers a resume of a thread it never persisted with an invalid-request error whose text is
  * the only thing that tells it apart from other refusals: read here, at the protocol edge, once.
  */
-const UNKNOWN_THREAD = /no rollout found|thread not found|unknown thread/i
+const UNKNOWN_THREAD = /no rollout found|thread not found|thread not loaded|unknown thread/i
 
 const ends = (event: AppServerEvent): boolean => event.type === "transport.closed"
 
@@ -282,6 +297,16 @@ export const makeAppServerClient = (
     }
 
     const threadResume = typed("thread/resume", ThreadSessionResult)
+    const threadRead = typed("thread/read", ThreadReadResult)
+    const unknownThread =
+      (threadId: string) =>
+      <A>(effect: Effect.Effect<A, AppServerError>) =>
+        effect.pipe(
+          Effect.catchIf(
+            (error): error is RpcError => error._tag === "RpcError" && UNKNOWN_THREAD.test(error.message),
+            (error) => Effect.fail(new UnknownThreadError({ threadId, message: error.message })),
+          ),
+        )
     const subscribe = Effect.map(PubSub.subscribe(events), (subscription) =>
       Stream.fromSubscription(subscription).pipe(Stream.flattenArray, Stream.takeUntil(ends)),
     )
@@ -302,20 +327,17 @@ export const makeAppServerClient = (
       serverInfo: () => serverInfo,
       request,
       threadStart: typed("thread/start", ThreadSessionResult),
-      threadResume: (params: ThreadResumeParams) =>
-        threadResume(params).pipe(
-          Effect.catchIf(
-            (error): error is RpcError => error._tag === "RpcError" && UNKNOWN_THREAD.test(error.message),
-            (error) =>
-              Effect.fail(new UnknownThreadError({ threadId: params.threadId, message: error.message })),
-          ),
-        ),
-      threadRead: typed("thread/read", ThreadReadResult),
+      threadResume: (params: ThreadResumeParams) => unknownThread(params.threadId)(threadResume(params)),
+      threadRead: (params: ThreadReadParams) => unknownThread(params.threadId)(threadRead(params)),
       threadList: typed("thread/list", ThreadListResult),
       threadUnsubscribe: typed("thread/unsubscribe", ThreadUnsubscribeResult),
       turnStart: typed("turn/start", TurnStartResult),
       turnSteer: typed("turn/steer", TurnSteerResult),
       turnInterrupt: typed("turn/interrupt", EmptyResult),
+      threadFork: typed("thread/fork", ThreadSessionResult),
+      threadRevert: typed("thread/revert", ThreadRevertResult),
+      threadCompactStart: typed("thread/compact/start", EmptyResult),
+      reviewStart: typed("review/start", ReviewStartResult),
       events: Stream.fromPubSub(events).pipe(Stream.flattenArray, Stream.takeUntil(ends)),
       subscribe,
       closed: Deferred.await(closed),

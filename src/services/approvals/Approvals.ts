@@ -75,7 +75,10 @@ export class Approvals extends Context.Service<
     readonly cancelRun: (runId: RunId, reason: string) => Effect.Effect<void>
     /** Cancel everything pending (the child exited: no one is waiting for the answers any more). */
     readonly cancelAll: (reason: string) => Effect.Effect<void>
-    /** codex withdrew a request (`serverRequest/resolved`). */
+    /**
+     * codex settled a request codexd had not answered (`serverRequest/resolved`): on a shared server
+     * another client answered first (or codex withdrew it). Recorded as `resolved-elsewhere`.
+     */
     readonly resolved: (threadId: string, requestId: RequestId) => Effect.Effect<void>
   }
 >()("codexd/Approvals") {
@@ -146,7 +149,7 @@ export class Approvals extends Context.Service<
             message: `approval ${record.approvalId} ${status}${decision === null ? "" : ` (${decision})`}: ${reason}`,
             detail: { ...idsOf(record), decision, reason },
           })
-          // After `resolved` codex expects no answer; anything sent is ignored, so one path fits all.
+          // After `serverRequest/resolved` codex expects no answer and ignores one: one path fits all.
           yield* Deferred.succeed(entry.answer, approvalAnswerFor(entry.request, decision ?? "cancel"))
           const runId = entry.record.runId
           if (status === "expired") yield* signal({ _tag: "Expired", runId })
@@ -287,7 +290,13 @@ export class Approvals extends Context.Service<
         resolved: (threadId, requestId) =>
           Effect.forEach(
             [...pending.values()].filter((p) => p.record.threadId === threadId && p.request.id === requestId),
-            (entry) => settle(entry, "resolved", null, "codex withdrew the request"),
+            (entry) =>
+              settle(
+                entry,
+                "resolved-elsewhere",
+                null,
+                "settled outside codexd (another client of the app-server answered it, or codex withdrew it)",
+              ),
             { discard: true },
           ),
       })

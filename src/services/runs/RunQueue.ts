@@ -21,7 +21,8 @@ export interface QueuedRun {
 export class RunQueue extends Context.Service<
   RunQueue,
   {
-    readonly enqueue: (run: QueuedRun) => Effect.Effect<void>
+    /** Last of its session's runs, or `first` of them (a run handed back after a restart). */
+    readonly enqueue: (run: QueuedRun, first?: boolean) => Effect.Effect<void>
     /** The runs to start now, so that at most `limit` sessions have a turn at once. */
     readonly claim: (limit: number) => Effect.Effect<ReadonlyArray<QueuedRun>>
     /** The run's turn ended: its session may be served again. */
@@ -33,7 +34,7 @@ export class RunQueue extends Context.Service<
   static readonly localLayer: Layer.Layer<RunQueue> = Layer.sync(RunQueue, () => {
     const queue = new FairQueue<SessionId, RunId>()
     return RunQueue.of({
-      enqueue: (run) => Effect.sync(() => queue.enqueue(run.sessionId, run.runId)),
+      enqueue: (run, first) => Effect.sync(() => queue.enqueue(run.sessionId, run.runId, first)),
       claim: (limit) =>
         Effect.sync(() => queue.take(limit).map(({ session, run }) => ({ runId: run, sessionId: session }))),
       release: (run) => Effect.sync(() => queue.release(run.sessionId)),

@@ -31,9 +31,7 @@ import {
 } from "../../domain/errors.ts"
 import type { RunId } from "../../domain/ids.ts"
 import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
-import { endOfRun } from "../../domain/runEnd.ts"
-import { RunResultBuilder } from "../../domain/runResult.ts"
-import { type ApprovalSignal, Approvals } from "../approvals/Approvals.ts"
+import { Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
 import { EventLog } from "../events/EventLog.ts"
@@ -42,13 +40,16 @@ import { makeBridge } from "../runtime.ts"
 import { Sessions } from "../sessions/Sessions.ts"
 import { RunStore } from "../store/RunStore.ts"
 import type { StoreError } from "../store/Store.ts"
+import { Store } from "../store/Store.ts"
 import { Supervisor } from "../supervisor/Supervisor.ts"
 import { LiveRun } from "./liveRun.ts"
+import { sweepOrphans } from "./orphanSweep.ts"
 import { RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
 import { provideRunMachine } from "./runMachineActors.ts"
 import { checkRunOptions } from "./runOptionsCheck.ts"
-import { threadIdOf } from "./turnEvents.ts"
+import { machineEventOfApproval, threadIdOf } from "./turnEvents.ts"
+import { failedOnUsageLimit, makeUsageHold } from "./usageHold.ts"
 
 export interface RunsOptions {
   /** How long an idle thread may go without `turn/completed` before `thread/read` decides. */
@@ -91,7 +92,7 @@ export class Runs extends Context.Service<
   ): Layer.Layer<
     Runs,
     StoreError,
-    CodexdConfig | RunStore | RunQueue | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
+    CodexdConfig | Store | RunStore | RunQueue | EventLog | Sessions | Approvals | Supervisor | ExecAdapter
   > => Layer.effect(Runs, makeRuns({ ...defaultRunsOptions, ...options }))
 }
 
@@ -99,6 +100,7 @@ const makeRuns = (options: RunsOptions) =>
   Effect.gen(function* () {
     const config = yield* CodexdConfig
     const runStore = yield* RunStore
+    const store = yield* Store
     const queue = yield* RunQueue
     const events = yield* EventLog
     const sessions = yield* Sessions
@@ -108,6 +110,11 @@ const makeRuns = (options: RunsOptions) =>
     const bridge = yield* makeBridge<never>()
     const execMode = config.server.mode === "exec"
 
+    const usageHold = yield* makeUsageHold(
+      store,
+      events,
+      Effect.suspend(() => pump),
+    )
     const live = new Map<RunId, LiveRun>()
     const liveCount = yield* SubscriptionRef.make(0)
     const threads = new Map<string, LiveRun>()
@@ -142,21 +149,23 @@ const makeRuns = (options: RunsOptions) =>
     )
 
     const pump: Effect.Effect<void> = Effect.gen(function* () {
-      if (!(yield* canStart)) return
+      // Runs a previous daemon left running are settled first; none starts while the usage limit holds.
+      if (recovery.reconciling.size > 0 || (yield* usageHold.held) || !(yield* canStart)) return
       for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns))
         live.get(claimed.runId)?.send({ type: "SCHEDULED" })
     })
 
     /** A live run for a queued record; once its end is recorded, its slot is freed and the queue pumped. */
-    const admit = (record: RunRecord) =>
+    const admit = (record: RunRecord, first = false) =>
       Effect.gen(function* () {
         const run = yield* LiveRun.make(record, deps)
         live.set(record.runId, run)
         yield* SubscriptionRef.set(liveCount, live.size)
-        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId })
+        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId }, first)
         bridge.fork(
           Effect.gen(function* () {
-            yield* Deferred.await(run.done)
+            const ended = yield* Deferred.await(run.done)
+            if (failedOnUsageLimit(ended)) yield* usageHold.hold(ended)
             live.delete(run.runId)
             yield* SubscriptionRef.set(liveCount, live.size)
             if (!(yield* queue.remove(run.runId)))
@@ -240,7 +249,16 @@ const makeRuns = (options: RunsOptions) =>
         yield* Deferred.await(subscribed)
       })
 
-    const recovery = yield* recoverRuns({ runStore, events, sessions, supervisor, execMode })
+    const recovery = yield* recoverRuns({
+      runStore,
+      events,
+      sessions,
+      supervisor,
+      execMode,
+      // A run codex never started goes first in its session: it came before the session's others.
+      requeue: (record) => Effect.asVoid(admit(record, true)),
+      reconciled: Effect.suspend(() => pump),
+    })
     for (const record of recovery.queued) yield* admit(record)
 
     bridge.fork(
@@ -253,48 +271,21 @@ const makeRuns = (options: RunsOptions) =>
     )
 
     const signalled = yield* approvals.signals
-    const machineEventOf = (signal: ApprovalSignal) =>
-      signal._tag === "Asked"
-        ? ({ type: "APPROVAL.ASKED" } as const)
-        : signal._tag === "Settled"
-          ? ({ type: "APPROVAL.SETTLED" } as const)
-          : ({ type: "APPROVAL.TIMED_OUT" } as const)
     bridge.fork(
       Stream.runForEach(signalled, (signal) =>
-        Effect.sync(() => live.get(signal.runId)?.send(machineEventOf(signal))),
+        Effect.sync(() => live.get(signal.runId)?.send(machineEventOfApproval(signal))),
       ),
     )
 
-    /**
-     * The invariant behind every run: a run is `running` only while a live turn of this daemon is
-     * behind it on a connection that is still open. Anything else (a write that landed late, a turn
-     * whose connection closed unseen) is found here and ended.
-     */
-    const sweepOrphans = Effect.gen(function* () {
-      for (const run of live.values()) {
-        if (run.isRunning && !execMode && run.client !== null && run.client.isClosed())
-          run.send({ type: "CHILD.EXITED", reason: "the app-server connection of the turn is gone" })
-      }
-      const stored = yield* runStore.runs.list
-      const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-      for (const record of stored) {
-        if (record.status !== "running" || live.has(record.runId) || recovery.reconciling.has(record.runId))
-          continue
-        const end = endOfRun({
-          run: record,
-          result: { ...new RunResultBuilder().result(), threadId: record.threadId, turnId: record.turnId },
-          failure: { code: "child-exited", message: "the run was left running with no turn behind it" },
-          finishedAt: at,
-        })
-        const after = yield* runStore.runs.update(record.runId, end.update)
-        // Ended meanwhile by whoever was behind it after all: nothing to do.
-        if (after === null || after.errorCode !== "child-exited" || after.finishedAt !== at) continue
-        if (record.sessionId !== null)
-          yield* sessions.turnEnded(record.sessionId, end.sessionTurn.turnId, end.sessionTurn.status)
-        yield* events.publish(end.event)
-      }
-    }).pipe(Effect.catch((error) => Effect.logError(`orphan sweep failed: ${error.message}`)))
-    bridge.fork(Effect.repeat(sweepOrphans, Schedule.spaced(options.orphanSweepMs)))
+    const sweep = sweepOrphans({
+      live,
+      runStore,
+      sessions,
+      events,
+      execMode,
+      reconciling: recovery.reconciling,
+    })
+    bridge.fork(Effect.repeat(sweep, Schedule.spaced(options.orphanSweepMs)))
 
     const find = (runId: RunId) =>
       Effect.flatMap(runStore.runs.get(runId), (run) =>

@@ -19,10 +19,12 @@ export class FairQueue<Session, Run> {
     return n
   }
 
-  enqueue(session: Session, run: Run): void {
-    const entry = { run, seq: this.seq++ }
+  /** Last in its session's queue, or `first` (a run that came before the others, handed back). */
+  enqueue(session: Session, run: Run, first = false): void {
     const runs = this.queues.get(session)
+    const entry = { run, seq: first ? (runs?.[0]?.seq ?? this.seq++) - 1 : this.seq++ }
     if (runs === undefined) this.queues.set(session, [entry])
+    else if (first) runs.unshift(entry)
     else runs.push(entry)
   }
 

@@ -21,7 +21,6 @@ import type { SessionId } from "../../domain/ids.ts"
 import type { RunFailure, RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { RunResultBuilder } from "../../domain/runResult.ts"
-import { turnInputOf, turnParamsOf } from "../../domain/turnOptions.ts"
 import type { RunMachineEvent } from "../../machines/runMachine.ts"
 import { stateName } from "../../machines/stateName.ts"
 import type { Approvals } from "../approvals/Approvals.ts"
@@ -34,7 +33,9 @@ import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 import type { ProvidedRunMachine } from "./runMachineActors.ts"
-import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
+import { startRunTurn } from "./startRunTurn.ts"
+import { budgetOf, type TokenBudget } from "./tokenBudget.ts"
+import { machineEventOf, proposedDiffOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 import { readTurnOutcome } from "./turnRead.ts"
 
 export interface LiveRunDeps {
@@ -147,14 +148,26 @@ export class LiveRun {
     this.actor.send(event)
   }
 
+  /** An operation run waiting to learn its turn from the thread's next `turn/started`. */
+  private turnAnnounced: Deferred.Deferred<string> | null = null
+  private budget: TokenBudget | null = null
   /** An event of this run's thread. */
   handle(event: AppServerEvent): void {
+    if (event.type === "turn.started" && this.turnAnnounced !== null) {
+      Deferred.doneUnsafe(this.turnAnnounced, Effect.succeed(event.turn.id))
+      this.turnAnnounced = null
+    }
     const turnId = turnIdOf(event)
     const own = this.turnId
     // Late events of an earlier turn of the same thread are not this run's.
     if (turnId !== null && own !== null && turnId !== own) return
     this.result.add(event)
-    if (event.type === "item.started" && event.item.type === "fileChange") this.rememberDiff(event.item)
+    const overBudget = this.budget?.exceededBy(event) ?? null
+    if (overBudget !== null) this.send({ type: "INTERRUPT", reason: overBudget })
+    if (event.type === "item.started") {
+      const diff = proposedDiffOf(event.item)
+      if (diff !== null) this.proposedDiffs.set(event.item.id, diff)
+    }
     const recorded = recordedEventOf(event, this.ids)
     if (recorded !== null) this.publish(recorded)
     const machineEvent = machineEventOf(event)
@@ -207,6 +220,7 @@ export class LiveRun {
       const threadId = yield* sessions.threadFor(this.sessionId, client)
       this.adoptThread(threadId)
       const session = yield* sessions.get(this.sessionId)
+      this.budget = budgetOf(this.record, session)
       yield* Scope.provide(this.scope)(
         approvals.route(threadId, {
           runId: this.runId,
@@ -220,18 +234,14 @@ export class LiveRun {
       // never started again (codex may have begun it), only reconciled.
       const startedAt = yield* nowIso
       yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
-      const started = yield* client.turnStart({
-        threadId,
-        input: turnInputOf(prompt, this.record.options?.images),
-        ...(this.record.cwd === null ? {} : { cwd: this.record.cwd }),
-        ...turnParamsOf(session, this.record.options),
-      })
-      return { turnId: started.turn.id }
+      const announced = Deferred.makeUnsafe<string>()
+      if (this.record.operation !== undefined) this.turnAnnounced = announced
+      const turnId = yield* startRunTurn(client, threadId, { ...this.record, prompt }, session, announced)
+      return { turnId }
     })
   }
 
-  /** Exec mode: the turn is one `codex exec` process; a new thread is known once it says so. */
-  /** For the run machine's actors (`runMachineActors.ts`). */
+  /** For the run machine's actors: exec mode's turn is one `codex exec` process (thread known once it says). */
   startExecTurn(exec: ExecAdapter["Service"], prompt: string) {
     return Effect.gen({ self: this }, function* () {
       const { sessions } = this.deps
@@ -300,14 +310,6 @@ export class LiveRun {
   private adoptThread(threadId: string): void {
     this.threadId = threadId
     this.deps.threads.set(threadId, this)
-  }
-
-  private rememberDiff(item: Record<string, unknown>): void {
-    if (!Array.isArray(item.changes)) return
-    const diffs = (item.changes as ReadonlyArray<Record<string, unknown>>)
-      .map((change) => (typeof change.diff === "string" ? `--- ${String(change.path)}\n${change.diff}` : ""))
-      .filter((d) => d !== "")
-    if (diffs.length > 0) this.proposedDiffs.set(String(item.id), diffs.join("\n"))
   }
 
   /**

@@ -1,9 +1,16 @@
 /**
- * After a crash of the daemon: runs that were queued are handed back to be scheduled; runs that were
- * running cannot be continued (their child was reaped), so each fails with `daemon-restarted` unless
- * `thread/read` on the new child shows its turn completed, in which case it completes with that
- * outcome. Approvals left pending are the Approvals service's to cancel. In exec mode there is no
- * thread/read to ask (the turn's process died with the daemon), so each such run fails.
+ * After a crash of the daemon: runs that were queued are handed back to be scheduled. A run that was
+ * running is never sent to codex again; what codex knows of it decides its end. Every turn codexd
+ * starts carries the run id as its user message's client id, so `thread/read` on the new child finds
+ * the run's turn by it (or, for a run started before that, by the turn id it recorded):
+ * - the turn completed: the run completes with that outcome;
+ * - the turn is there but did not complete (codex was killed under it, or a shared server still runs
+ *   it, which is then interrupted): the run fails `daemon-restarted`;
+ * - codex has no turn of the run and the run had recorded none: codex never started it, so the run
+ *   goes back to the queue and runs;
+ * - codex cannot be asked (the child failed or stopped): the run fails `daemon-restarted`.
+ * Approvals left pending are the Approvals service's to cancel. In exec mode there is no thread/read
+ * to ask (the turn's process died with the daemon), so each such run fails.
  *
  * Runs are ended with `endOfRun`, as live runs are.
  */
@@ -20,7 +27,7 @@ import type { EventLog } from "../events/EventLog.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
-import { readThreadTurn } from "./turnRead.ts"
+import { turnOfRun } from "./turnRead.ts"
 
 export interface RecoveryDeps {
   readonly runStore: RunStore["Service"]
@@ -28,7 +35,17 @@ export interface RecoveryDeps {
   readonly sessions: Sessions["Service"]
   readonly supervisor: Supervisor["Service"]
   readonly execMode: boolean
+  /** Schedules a run put back in the queue (one codex never started), ahead of its session's others. */
+  readonly requeue: (run: RunRecord) => Effect.Effect<void>
+  /** Every run that was running is settled: scheduling may begin. */
+  readonly reconciled: Effect.Effect<void>
 }
+
+/** What codex knows of a run that was running. */
+type Known =
+  | { readonly _tag: "Turn"; readonly turn: Turn }
+  | { readonly _tag: "NoTurn" }
+  | { readonly _tag: "CannotTell" }
 
 const restarted: RunFailure = {
   code: "daemon-restarted",
@@ -79,21 +96,69 @@ export const recoverRuns = (deps: RecoveryDeps) =>
           recovered: true,
         })
         if (run.sessionId !== null)
-          yield* sessions.turnEnded(run.sessionId, run.turnId, end.sessionTurn.status)
+          yield* sessions.turnEnded(run.sessionId, turn?.id ?? run.turnId, end.sessionTurn.status)
         yield* runStore.runs
           .update(run.runId, end.update)
           .pipe(Effect.catch((error) => Effect.logError(`run ${run.runId} not saved: ${error.message}`)))
         yield* events.publish(end.event)
       })
 
-    const readTurn = (client: AppServerClient, run: RunRecord) =>
-      run.threadId === null || run.turnId === null
-        ? Effect.succeed(null)
-        : readThreadTurn(client, run.threadId, run.turnId).pipe(Effect.orElseSucceed(() => null))
+    const ask = (client: AppServerClient | null, run: RunRecord): Effect.Effect<Known> => {
+      if (run.threadId === null) return Effect.succeed({ _tag: "NoTurn" })
+      if (client === null) return Effect.succeed({ _tag: "CannotTell" })
+      return client.threadRead({ threadId: run.threadId, includeTurns: true }).pipe(
+        Effect.map((read): Known => {
+          const turn = turnOfRun(read.thread.turns ?? [], run.runId, run.turnId)
+          return turn === null ? { _tag: "NoTurn" } : { _tag: "Turn", turn }
+        }),
+        // No rollout of the thread at all: no turn of it either.
+        Effect.catchTag("UnknownThreadError", () => Effect.succeed<Known>({ _tag: "NoTurn" })),
+        Effect.orElseSucceed((): Known => ({ _tag: "CannotTell" })),
+      )
+    }
 
-    // Runs that never got a turn need nothing from codex.
-    const needRead = deps.execMode ? [] : interrupted.filter((r) => r.threadId !== null && r.turnId !== null)
-    for (const run of interrupted) if (!needRead.includes(run)) yield* finish(run, null)
+    /** Back to the queue, as it was before it started: it runs as any queued run does. */
+    const requeue = (run: RunRecord) =>
+      Effect.gen(function* () {
+        const after = yield* runStore.runs
+          .update(run.runId, (r) => ({ ...r, status: "queued", startedAt: null, turnId: null }))
+          .pipe(
+            Effect.catch((error) =>
+              Effect.as(Effect.logError(`run ${run.runId} not saved: ${error.message}`), null),
+            ),
+          )
+        if (after === null || after.status !== "queued") return
+        yield* events.publish({
+          type: "run.requeued",
+          message: `run ${run.runId} was never started by codex before the daemon restarted: queued again`,
+          detail: { runId: run.runId, sessionId: run.sessionId, threadId: run.threadId, turnId: null },
+        })
+        yield* deps.requeue(after)
+      })
+
+    const settle = (client: AppServerClient | null, run: RunRecord) =>
+      Effect.flatMap(ask(client, run), (known) => {
+        switch (known._tag) {
+          case "Turn": {
+            const { turn } = known
+            // A shared server may still be running it: nobody would watch it, so it is stopped.
+            const stop =
+              client !== null && run.threadId !== null && turn.status === "inProgress"
+                ? Effect.ignore(client.turnInterrupt({ threadId: run.threadId, turnId: turn.id }))
+                : Effect.void
+            return Effect.andThen(stop, finish(run, turn))
+          }
+          case "NoTurn":
+            // A turn id recorded means codex answered turn/start: that turn is lost, not unstarted.
+            return run.turnId === null ? requeue(run) : finish(run, null)
+          case "CannotTell":
+            return finish(run, null)
+        }
+      })
+
+    const needRead = deps.execMode ? [] : interrupted
+    if (deps.execMode) for (const run of interrupted) yield* finish(run, null)
+    const reconciling = new Set(needRead.map((r) => r.runId))
 
     if (needRead.length > 0) {
       // The first moment codex can be asked, or it is clear it cannot be (the child failed or stopped).
@@ -105,15 +170,21 @@ export const recoverRuns = (deps: RecoveryDeps) =>
         Stream.runHead,
         Effect.flatMap((first) => {
           const client = first._tag === "Some" ? first.value.client : null
-          return Effect.forEach(needRead, (run) =>
-            Effect.flatMap(client === null ? Effect.succeed(null) : readTurn(client, run), (turn) =>
-              finish(run, turn),
-            ),
+          return Effect.forEach(
+            needRead,
+            (run) =>
+              Effect.andThen(
+                settle(client, run),
+                Effect.sync(() => reconciling.delete(run.runId)),
+              ),
+            { discard: true },
           )
         }),
+        Effect.andThen(deps.reconciled),
       )
       yield* Effect.forkScoped(reconcile)
     }
 
-    return { queued, reconciling: new Set(needRead.map((r) => r.runId)) }
+    /** The runs still being settled; nothing is scheduled until it is empty. */
+    return { queued, reconciling: reconciling as ReadonlySet<string> }
   })

@@ -5,6 +5,7 @@
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import type { EventInput } from "../../domain/event.ts"
 import type { RunMachineEvent } from "../../machines/runMachine.ts"
+import type { ApprovalSignal } from "../approvals/Approvals.ts"
 
 /** The ids every run event carries in its detail, so a consumer can filter on any of them. */
 export interface RunIds {
@@ -55,6 +56,23 @@ export const machineEventOf = (event: AppServerEvent): RunMachineEvent => {
       return { type: "ACTIVITY" }
   }
 }
+
+/** The diff a file-change item proposes (what an approval about it shows), or null for any other item. */
+export const proposedDiffOf = (item: Record<string, unknown>): string | null => {
+  if (item.type !== "fileChange" || !Array.isArray(item.changes)) return null
+  const diffs = (item.changes as ReadonlyArray<Record<string, unknown>>)
+    .map((change) => (typeof change.diff === "string" ? `--- ${String(change.path)}\n${change.diff}` : ""))
+    .filter((d) => d !== "")
+  return diffs.length > 0 ? diffs.join("\n") : null
+}
+
+/** The runMachine input for what became of an approval of the run. */
+export const machineEventOfApproval = (signal: ApprovalSignal): RunMachineEvent =>
+  signal._tag === "Asked"
+    ? { type: "APPROVAL.ASKED" }
+    : signal._tag === "Settled"
+      ? { type: "APPROVAL.SETTLED" }
+      : { type: "APPROVAL.TIMED_OUT" }
 
 const TAIL = 2_000
 const clip = (text: string): string => (text.length > TAIL ? `…${text.slice(-TAIL)}` : text)

@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { Turn } from "../../domain/appServer/protocol.ts"
 import type { TurnOutcome } from "../../machines/runMachine.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 
@@ -23,6 +24,18 @@ export const readThreadTurn = (client: AppServerClient, threadId: string, turnId
     client.threadRead({ threadId, includeTurns: true }),
     (read) => read.thread.turns?.find((t) => t.id === turnId) ?? null,
   )
+
+/**
+ * The turn a run started, among a thread's turns: the one whose user message carries the run id as
+ * its client id (every turn codexd starts does), else the turn id the run recorded (a run started
+ * before client ids were sent). Null when codex has no turn of the run.
+ */
+export const turnOfRun = (turns: ReadonlyArray<Turn>, runId: string, turnId: string | null): Turn | null =>
+  turns.find((turn) =>
+    (turn.items ?? []).some((item) => item.type === "userMessage" && item.clientId === runId),
+  ) ??
+  turns.find((turn) => turn.id === turnId) ??
+  null
 
 /** The outcome of a turn as `thread/read` reports it. */
 export const outcomeOfTurn = (turn: {

@@ -57,6 +57,16 @@ export class Sessions extends Context.Service<
     readonly threadFor: (sessionId: SessionId, client: AppServerClient) => Effect.Effect<string, ThreadError>
     /** Exec mode: a run's `codex exec` said which thread it is on (new, or the one it resumed). */
     readonly execThreadStarted: (sessionId: SessionId, threadId: string) => Effect.Effect<void>
+    /** A new session on a fork of the session's thread, through `throughTurnId` (null: all of it). */
+    readonly fork: (
+      sessionId: SessionId,
+      throughTurnId: string | null,
+    ) => Effect.Effect<SessionRecord, ThreadError | AppServerUnavailableError>
+    /** The session's thread history without `beforeTurnId` and every later turn (files are not touched). */
+    readonly revert: (
+      sessionId: SessionId,
+      beforeTurnId: string,
+    ) => Effect.Effect<SessionRecord, ThreadError | AppServerUnavailableError>
     readonly turnStarted: (sessionId: SessionId, turnId: string) => Effect.Effect<void>
     readonly turnEnded: (sessionId: SessionId, turnId: string | null, status: string) => Effect.Effect<void>
   }
@@ -194,8 +204,72 @@ export class Sessions extends Context.Service<
             return session
           })
 
+        const threadFor = (sessionId: SessionId, client: AppServerClient) =>
+          Effect.gen(function* () {
+            const session = yield* find(sessionId)
+            if (session.status === "closed") return yield* Effect.fail(new SessionClosedError({ sessionId }))
+            if (session.threadId === null) return yield* startThread(session, client, null)
+            if (attachedOn(client).has(sessionId)) return session.threadId
+            const previous = session.threadId
+            return yield* resumeThread(session, previous, client).pipe(
+              Effect.catchTag("UnknownThreadError", () => startThread(session, client, previous)),
+            )
+          })
+
+        const fork = (sessionId: SessionId, throughTurnId: string | null) =>
+          Effect.gen(function* () {
+            const client = yield* supervisor.client
+            const threadId = yield* threadFor(sessionId, client)
+            const source = yield* find(sessionId)
+            const forked = yield* client.threadFork({
+              threadId,
+              ...(throughTurnId === null ? {} : { lastTurnId: throughTurnId }),
+            })
+            const { sessionId: _, threadId: __, metadata, ...settings } = source
+            const session = yield* record({ ...settings, metadata: { ...metadata, forkedFrom: sessionId } })
+            attachedOn(client).add(session.sessionId)
+            const pid = yield* childPid
+            const onThread = yield* update(session.sessionId, (s) => ({
+              ...s,
+              threadId: forked.thread.id,
+              childPid: pid,
+            }))
+            yield* events.publish({
+              type: "session.forked",
+              message: `session ${session.sessionId} forked from session ${sessionId} (thread ${threadId} to ${forked.thread.id})`,
+              detail: {
+                sessionId: session.sessionId,
+                threadId: forked.thread.id,
+                fromSessionId: sessionId,
+                fromThreadId: threadId,
+                throughTurnId,
+              },
+            })
+            return onThread
+          })
+
+        const revert = (sessionId: SessionId, beforeTurnId: string) =>
+          Effect.gen(function* () {
+            const client = yield* supervisor.client
+            const threadId = yield* threadFor(sessionId, client)
+            yield* client.threadRevert({ threadId, beforeTurnId })
+            const reverted = yield* update(sessionId, (s) => ({
+              ...s,
+              lastTurnId: null,
+              lastTurnStatus: null,
+            }))
+            yield* events.publish({
+              type: "session.reverted",
+              message: `session ${sessionId} reverted to before turn ${beforeTurnId}`,
+              detail: { sessionId, threadId, beforeTurnId },
+            })
+            return reverted
+          })
+
         return Sessions.of({
           record,
+          fork,
+          revert,
           create: (spec) =>
             Effect.gen(function* () {
               // Exec mode: the thread is made by the session's first run (`codex exec` starts it),
@@ -248,18 +322,7 @@ export class Sessions extends Context.Service<
               })
               return closed
             }),
-          threadFor: (sessionId, client) =>
-            Effect.gen(function* () {
-              const session = yield* find(sessionId)
-              if (session.status === "closed")
-                return yield* Effect.fail(new SessionClosedError({ sessionId }))
-              if (session.threadId === null) return yield* startThread(session, client, null)
-              if (attachedOn(client).has(sessionId)) return session.threadId
-              const previous = session.threadId
-              return yield* resumeThread(session, previous, client).pipe(
-                Effect.catchTag("UnknownThreadError", () => startThread(session, client, previous)),
-              )
-            }),
+          threadFor,
           execThreadStarted: (sessionId, threadId) =>
             quietly(
               Effect.gen(function* () {

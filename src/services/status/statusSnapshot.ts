@@ -39,7 +39,8 @@ export const idleChild = (config: ResolvedConfig): ManagedChildState => ({
   machineState: "idle",
 })
 
-const neverStarted = (config: ResolvedConfig): DaemonState => ({
+/** The daemon state of a state directory no daemon has run on yet. */
+export const neverStarted = (config: ResolvedConfig): DaemonState => ({
   started: false,
   startedAt: null,
   stoppedAt: null,
