@@ -5,7 +5,7 @@
  * the header, the child restarted from the page, refusals without the cookie or the CSRF token (while
  * the bearer token keeps working), signing out, and a run of 20,000 deltas.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Page } from "playwright-core"
@@ -109,7 +109,9 @@ afterAll(async () => {
   await browser?.close()
   await daemon?.stop()
   temp.cleanup()
-  console.info(`dashboard screenshots: ${shots}`)
+  // Kept when there are pictures to look at (the README's come from here), else removed.
+  if (readdirSync(shots).length === 0) rmSync(shots, { recursive: true, force: true })
+  else console.info(`dashboard screenshots: ${shots}`)
 })
 
 describe("the dashboard in Chromium", () => {
@@ -270,6 +272,25 @@ describe("the dashboard in Chromium", () => {
     const status = (await api("GET", "/v1/status", { headers: bearer() })).json
     const { primary, secondary, planType } = rateLimitsRead.rateLimits
     expect(status.daemon.rateLimits).toMatchObject({ primary, secondary, planType })
+
+    // codex's update of a window, while the page is open: the header follows without a reload, the
+    // window it did not mention stays as it was.
+    await submitFromPage(page, "limits 55")
+    await expect.poll(text, { timeout: 20_000 }).toContain("55% used")
+    expect(await text()).toMatch(
+      /^5h 55% used, resets in (29m \d+s|30m 0s) · 7d 7% used, resets in 5d 23h \(plus\)$/,
+    )
+    // Told as an event (the recent-events cache the status carries is saved now and then: polled).
+    const lastTold = async () =>
+      (await api("GET", "/v1/status", { headers: bearer() })).json.recentEvents.events
+        .filter((e: { type: string }) => e.type === "daemon.rateLimits.updated")
+        .at(-1)
+    await expect
+      .poll(async () => (await lastTold())?.message)
+      .toBe("rate limits: primary 55% used, secondary 7% used")
+    expect(await lastTold()).toMatchObject({
+      detail: { rateLimits: { primary: { usedPercent: 55 }, secondary: { usedPercent: 7 } } },
+    })
     await page.close()
   })
 
