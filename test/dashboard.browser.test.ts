@@ -1,10 +1,11 @@
 /**
  * The dashboard in a real headless Chromium against a real daemon supervising the fake peer: sign-in
  * through `codexd open --print`'s one-time URL, a run submitted from the page streaming its answer, an
- * approval answered from the page, the child restarted from it, refusals without the cookie or the
- * CSRF token (while the bearer token keeps working), and a run of 20,000 deltas.
+ * approval answered from the page, a run's plan and highlighted diff, the rate limits and tokens in
+ * the header, the child restarted from the page, refusals without the cookie or the CSRF token (while
+ * the bearer token keeps working), signing out, and a run of 20,000 deltas.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Page } from "playwright-core"
@@ -23,6 +24,19 @@ const env = {
   CODEXD_APPROVALS: "ask",
 }
 const codexd = (...args: Array<string>) => runCodexd(args, { cwd: temp.path, env })
+
+/** What the fake peer answers `account/rateLimits/read` with (codex's shape; resets in epoch seconds). */
+const nowSeconds = Math.floor(Date.now() / 1000)
+const rateLimitsRead = {
+  rateLimits: {
+    limitId: "codex",
+    limitName: null,
+    primary: { usedPercent: 42, windowDurationMins: 300, resetsAt: nowSeconds + 3_600 },
+    secondary: { usedPercent: 7, windowDurationMins: 10_080, resetsAt: nowSeconds + 6 * 86_400 },
+    credits: null,
+    planType: "plus",
+  },
+}
 
 let daemon: DaemonProcess
 let browser: Browser
@@ -76,7 +90,14 @@ const finalMessage = async (runId: string) => {
 }
 
 beforeAll(async () => {
-  writeFileSync(join(temp.path, "script.json"), JSON.stringify({ simulate: true }))
+  // codex-like, and with the rate-limit windows of a ChatGPT account.
+  writeFileSync(
+    join(temp.path, "script.json"),
+    JSON.stringify({
+      simulate: true,
+      requests: { "account/rateLimits/read": [{ respond: rateLimitsRead }] },
+    }),
+  )
   daemon = startDaemonProcess([], env, temp.path)
   const ready = await daemon.waitForOutput(/api http:\/\/\S+/)
   apiBase = (/http:\/\/\S+/.exec(ready) as RegExpExecArray)[0]
@@ -88,7 +109,9 @@ afterAll(async () => {
   await browser?.close()
   await daemon?.stop()
   temp.cleanup()
-  console.info(`dashboard screenshots: ${shots}`)
+  // Kept when there are pictures to look at (the README's come from here), else removed.
+  if (readdirSync(shots).length === 0) rmSync(shots, { recursive: true, force: true })
+  else console.info(`dashboard screenshots: ${shots}`)
 })
 
 describe("the dashboard in Chromium", () => {
@@ -148,16 +171,125 @@ describe("the dashboard in Chromium", () => {
     await expect.poll(() => runState.getAttribute("class")).toContain("active")
     const childState = page.locator('svg[data-machine="childMachine"] [data-path="alive.running"]')
     await expect.poll(() => childState.getAttribute("class")).toContain("active")
-    await page.screenshot({ path: join(shots, "dashboard.png") })
+    // The README's pictures: Chromium's PNGs at a device scale factor of 1, clipped to what they show
+    // (here: down to the run's detail, pictured on its own below).
+    const detailTop = (await page.getByTestId("run-detail").boundingBox())?.y ?? 640
+    await page.screenshot({
+      path: join(shots, "dashboard.png"),
+      clip: { x: 0, y: 0, width: 1280, height: detailTop - 4 },
+    })
     await pending.locator('button[data-decision="accept"]').click()
     await page.locator('[data-testid="run-detail"][data-status="completed"]').waitFor({ timeout: 20_000 })
-    await page.getByTestId("run-detail").screenshot({ path: join(shots, "run-detail.png") })
     await expect(page.getByTestId("run-answer").textContent()).resolves.toBe("ran touch dashboard.txt")
     await expect(page.getByTestId("pending-approvals").textContent()).resolves.toBe("0")
     const approvals = await api("GET", "/v1/approvals", { headers: bearer() })
     expect(approvals.json.approvals.find((a: { runId: string }) => a.runId === runId)).toMatchObject({
       status: "answered",
       decision: "accept",
+    })
+    await page.close()
+  })
+
+  it("a run that edits a file shows its plan, its file change and its diff, added and removed lines styled", async () => {
+    const page = await signedInPage()
+    const runId = await submitFromPage(page, "patch notes.txt")
+    const detail = page.locator('[data-testid="run-detail"][data-status="completed"]')
+    await detail.waitFor({ timeout: 20_000 })
+    const record = (await api("GET", `/v1/runs/${runId}`, { headers: bearer() })).json
+    expect(record.result.plan).toHaveLength(3)
+
+    // The plan as codex last told it, each step with its status.
+    const steps = detail.getByTestId("run-plan").locator("li")
+    expect(await steps.allTextContents()).toEqual(
+      record.result.plan.map((p: { step: string; status: string }) => `${p.step} ${p.status}`),
+    )
+    expect(await steps.evaluateAll((lis) => lis.map((li) => li.className))).toEqual([
+      "completed",
+      "completed",
+      "inProgress",
+    ])
+    await expect(detail.getByTestId("run-files").textContent()).resolves.toMatch(/^notes\.txt\s+update$/)
+
+    // The turn's unified diff, line by line, each kind of line styled as such.
+    const diff = detail.getByTestId("run-diff").locator("pre.diff")
+    const lines = await diff
+      .locator("span")
+      .evaluateAll((spans) =>
+        spans.map((span) => [
+          span.className,
+          span.textContent?.trimEnd(),
+          span.ownerDocument.defaultView?.getComputedStyle(span).backgroundColor,
+        ]),
+      )
+    expect(lines.map(([kind, text]) => [kind, text])).toEqual([
+      ["d-file", "diff --git a/notes.txt b/notes.txt"],
+      ["d-file", "--- a/notes.txt"],
+      ["d-file", "+++ b/notes.txt"],
+      ["d-hunk", "@@ -1,2 +1,2 @@"],
+      ["d-del", "-hello"],
+      ["d-add", "+hello, patched"],
+      ["", " world"],
+      ["", ""],
+    ])
+    const background = Object.fromEntries(lines.map(([kind, , colour]) => [kind, colour]))
+    expect(background["d-add"]).toBe("rgb(220, 252, 231)")
+    expect(background["d-del"]).toBe("rgb(254, 226, 226)")
+    expect(background[""]).toBe("rgba(0, 0, 0, 0)")
+    expect(await diff.textContent()).toBe(`${record.result.diff}\n`)
+
+    // Its tokens: in the detail, in its session's row, and in the header's total.
+    await expect(detail.locator("p", { hasText: "tokens:" }).textContent()).resolves.toBe("tokens: 321")
+    const status = (await api("GET", "/v1/status", { headers: bearer() })).json
+    expect(status.usage.sessions[record.sessionId]).toBe(321)
+    const sessionRow = page.locator("tr", { hasText: record.sessionId.slice(8, 16) })
+    await expect.poll(() => sessionRow.getByTestId("session-tokens").textContent()).toBe("321")
+    await expect
+      .poll(async () => (await page.getByTestId("usage").textContent())?.replace(/\s+/g, " "))
+      .toBe(`${status.usage.tokens.toLocaleString("en")} over the runs kept`)
+    expect(status.usage.tokens).toBeGreaterThanOrEqual(321)
+    // The README's picture of a run: from its plan to its diff (measured at the page's top, where
+    // the viewport's coordinates are the page's).
+    await page.evaluate("window.scrollTo(0, 0)")
+    const panel = (await detail.boundingBox()) as { x: number; y: number; width: number }
+    const from = (await detail.locator("h3", { hasText: "Plan" }).boundingBox())?.y ?? panel.y
+    const to = (await detail.getByTestId("run-diff").boundingBox()) as { y: number; height: number }
+    const clip = { x: panel.x, y: from - 8, width: panel.width, height: to.y + to.height - from + 16 }
+    await page.screenshot({ path: join(shots, "run-detail.png"), clip, fullPage: true })
+    await page.close()
+  })
+
+  it("the header shows codex's rate-limit windows: used, of how long, reset when", async () => {
+    const page = await signedInPage()
+    const limits = page.getByTestId("rate-limits")
+    const text = async () => ((await limits.textContent()) ?? "").replace(/\s+/g, " ").trim()
+    await expect.poll(text, { timeout: 20_000 }).toContain("42% used")
+    expect(await text()).toMatch(
+      /^5h 42% used, resets in (59m \d+s|1h 0m) · 7d 7% used, resets in 5d 23h \(plus\)$/,
+    )
+    expect(await limits.locator('[data-window="primary"] meter').getAttribute("value")).toBe("42")
+    expect(await limits.locator('[data-window="secondary"] meter').getAttribute("value")).toBe("7")
+    // What the daemon keeps, as the API says.
+    const status = (await api("GET", "/v1/status", { headers: bearer() })).json
+    const { primary, secondary, planType } = rateLimitsRead.rateLimits
+    expect(status.daemon.rateLimits).toMatchObject({ primary, secondary, planType })
+
+    // codex's update of a window, while the page is open: the header follows without a reload, the
+    // window it did not mention stays as it was.
+    await submitFromPage(page, "limits 55")
+    await expect.poll(text, { timeout: 20_000 }).toContain("55% used")
+    expect(await text()).toMatch(
+      /^5h 55% used, resets in (29m \d+s|30m 0s) · 7d 7% used, resets in 5d 23h \(plus\)$/,
+    )
+    // Told as an event (the recent-events cache the status carries is saved now and then: polled).
+    const lastTold = async () =>
+      (await api("GET", "/v1/status", { headers: bearer() })).json.recentEvents.events
+        .filter((e: { type: string }) => e.type === "daemon.rateLimits.updated")
+        .at(-1)
+    await expect
+      .poll(async () => (await lastTold())?.message)
+      .toBe("rate limits: primary 55% used, secondary 7% used")
+    expect(await lastTold()).toMatchObject({
+      detail: { rateLimits: { primary: { usedPercent: 55 }, secondary: { usedPercent: 7 } } },
     })
     await page.close()
   })
@@ -256,6 +388,29 @@ describe("the dashboard in Chromium", () => {
     )
     // A program's sign-in link needs the token.
     expect((await api("POST", "/v1/dashboard/sign-in-links")).status).toBe(401)
+    await page.close()
+  })
+
+  it("signs out: the session is forgotten, the cookie cleared, and / shows how to sign in", async () => {
+    const page = await signedInPage()
+    const cookieOf = async () =>
+      (await browser.context.cookies(apiBase)).find((c) => c.name.startsWith("codexd_session_"))
+    const cookie = `${(await cookieOf())?.name}=${(await cookieOf())?.value}`
+    // Like every change, a sign-out without the page's CSRF token is refused, and signs no one out.
+    const forged = await api("POST", "/dashboard/sign-out", { headers: { cookie } })
+    expect(forged).toMatchObject({ status: 403, json: { error: { code: "csrf" } } })
+    expect((await api("GET", "/v1/status", { headers: { cookie } })).status).toBe(200)
+
+    const signInPage = page.waitForResponse((res) => new URL(res.url()).pathname === "/")
+    await page.getByRole("button", { name: "Sign out" }).click()
+    expect((await signInPage).status()).toBe(401)
+    await page.getByText("This dashboard needs a sign-in link").waitFor()
+    await expect(page.locator("body").textContent()).resolves.toContain("codexd open")
+    expect(await cookieOf()).toBeUndefined()
+    // The old cookie, replayed, opens nothing now.
+    expect((await api("GET", "/v1/status", { headers: { cookie } })).status).toBe(401)
+    const reload = await page.goto(`${apiBase}/`)
+    expect(reload?.status()).toBe(401)
     await page.close()
   })
 

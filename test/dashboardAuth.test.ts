@@ -1,7 +1,9 @@
-/** The dashboard's sign-in codes, sessions and CSRF checks, and the machines it draws. */
+/** The dashboard's sign-in codes, sessions, CSRF checks and sign-out, and the machines it draws. */
 import type { IncomingMessage } from "node:http"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { machines } from "../src/machines/registry.ts"
+import { serveLocalApi } from "../src/services/api/LocalApi.ts"
 import {
   CSRF_HEADER,
   cookieName,
@@ -10,6 +12,7 @@ import {
   SIGN_IN_CODE_TTL_MS,
 } from "../src/services/dashboard/dashboardAuth.ts"
 import { DASHBOARD_CSP, dashboardHtml } from "../src/services/dashboard/dashboardPage.ts"
+import { dashboardRoutes, SIGN_OUT_PATH } from "../src/services/dashboard/dashboardRoutes.ts"
 import { machineSvg } from "../src/services/dashboard/machineSvg.ts"
 
 const HOST = "127.0.0.1:4319"
@@ -67,6 +70,64 @@ describe("DashboardAuth", () => {
     expect(auth.sessionOf(request({ cookie: first.cookie }))).toBeNull()
     const last = signedIn(auth)
     expect(auth.sessionOf(request({ cookie: last.cookie }))).toEqual(last.session)
+  })
+
+  it("forgets a signed-out session, and only that one; the cleared cookie expires at once", () => {
+    const auth = new DashboardAuth()
+    const leaving = signedIn(auth)
+    const staying = signedIn(auth)
+    expect(auth.forget(request({ cookie: leaving.cookie }))).toBe(true)
+    expect(auth.sessionOf(request({ cookie: leaving.cookie }))).toBeNull()
+    expect(
+      auth.check(request({ cookie: leaving.cookie, [CSRF_HEADER]: leaving.session.csrfToken }), "POST")._tag,
+    ).toBe("None")
+    expect(auth.forget(request({ cookie: leaving.cookie }))).toBe(false)
+    expect(auth.sessionOf(request({ cookie: staying.cookie }))).toEqual(staying.session)
+    expect(auth.clearedCookie(HOST)).toBe(
+      "codexd_session_4319=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+    )
+  })
+})
+
+describe("the dashboard's routes over HTTP", () => {
+  it("sign-out needs the CSRF token, forgets the session, clears the cookie; then / is the sign-in page", async () => {
+    const auth = new DashboardAuth()
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { apiBase } = yield* serveLocalApi({
+            localApiBase: "http://127.0.0.1:0",
+            token: "the-token",
+            routes: dashboardRoutes(auth, "/v1/events"),
+            browser: auth,
+          })
+          const host = new URL(apiBase).host
+          const session = auth.redeem(auth.issueCode(0), 0)
+          if (session === null) throw new Error("a fresh code did not redeem")
+          const cookie = `${cookieName(host)}=${session.id}`
+          const call = (method: string, path: string, headers: Record<string, string>) =>
+            Effect.promise(() => fetch(`${apiBase}${path}`, { method, headers, redirect: "manual" }))
+
+          expect((yield* call("GET", "/", { cookie })).status).toBe(200)
+          const withoutCsrf = yield* call("POST", SIGN_OUT_PATH, { cookie })
+          expect(withoutCsrf.status).toBe(403)
+          expect(yield* Effect.promise(() => withoutCsrf.json())).toMatchObject({ error: { code: "csrf" } })
+          expect((yield* call("POST", SIGN_OUT_PATH, {})).status).toBe(401)
+          expect((yield* call("GET", "/", { cookie })).status).toBe(200)
+
+          const out = yield* call("POST", SIGN_OUT_PATH, { cookie, [CSRF_HEADER]: session.csrfToken })
+          expect(out.status).toBe(204)
+          expect(out.headers.get("set-cookie")).toBe(auth.clearedCookie(host))
+          const after = yield* call("GET", "/", { cookie })
+          expect(after.status).toBe(401)
+          expect(yield* Effect.promise(() => after.text())).toContain("codexd open")
+          // Signing out again is no change: the CSRF token went with the session.
+          expect(
+            (yield* call("POST", SIGN_OUT_PATH, { cookie, [CSRF_HEADER]: session.csrfToken })).status,
+          ).toBe(401)
+        }),
+      ),
+    )
   })
 })
 

@@ -29,6 +29,17 @@ export const tokensOf = (run) => {
   return typeof breakdown?.totalTokens === "number" ? breakdown.totalTokens : null
 }
 
+/** A token count with thousands separators. */
+export const count = (n) => Number(n).toLocaleString("en")
+
+/** A rate-limit window's length: `5h`, `7d`, `90m`. */
+export const windowLength = (minutes) => {
+  if (typeof minutes !== "number") return "window"
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`
+  if (minutes % 60 === 0) return `${minutes / 60}h`
+  return `${minutes}m`
+}
+
 export const short = (id) =>
   id
     ? String(id)
@@ -53,4 +64,5 @@ const lineClass = (line) => {
 export const Diff = ({ text }) =>
   html`<pre class="diff">${String(text)
     .split("\n")
-    .map((line) => html`<span class=${lineClass(line)}>${line}\n</span>`)}</pre>`
+    // The newline is a value: htm drops whitespace holding a newline that is written in the template.
+    .map((line) => html`<span class=${lineClass(line)}>${`${line}\n`}</span>`)}</pre>`

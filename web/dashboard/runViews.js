@@ -133,16 +133,18 @@ export const RunDetail = () => {
     <pre class="answer" data-testid="run-answer">${answer}</pre>
     ${
       result?.plan?.length
-        ? html`<h3>Plan</h3><ol class="plan">${result.plan.map((p) => html`<li class=${p.status}>${p.step} <span class="muted">${p.status}</span></li>`)}</ol>`
+        ? html`<h3>Plan</h3><ol class="plan" data-testid="run-plan">${result.plan.map((p) => html`<li class=${p.status}>${p.step} <span class="muted">${p.status}</span></li>`)}</ol>`
         : null
     }
     ${result ? html`<${Commands} commands=${result.commands} />` : null}
     ${
       result?.fileChanges?.length
-        ? html`<h3>File changes</h3><ul>${result.fileChanges.map((f) => html`<li><code>${f.path}</code></li>`)}</ul>`
+        ? html`<h3>File changes</h3><ul data-testid="run-files">${result.fileChanges.map(
+            (f) => html`<li><code>${f.path}</code> <span class="muted">${f.kind?.type ?? ""}</span></li>`,
+          )}</ul>`
         : null
     }
-    ${result?.diff ? html`<h3>Diff</h3><${Diff} text=${result.diff} />` : null}
+    ${result?.diff ? html`<div data-testid="run-diff"><h3>Diff</h3><${Diff} text=${result.diff} /></div>` : null}
     ${tokens !== null ? html`<p>tokens: <b>${tokens}</b></p>` : null}
   </section>`
 }

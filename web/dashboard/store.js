@@ -78,6 +78,11 @@ export const act = async (method, path, body) => {
   }
 }
 
+/** Forget this browser's session and clear its cookie, then show the page a stranger gets. */
+export const signOut = async () => {
+  if ((await act("POST", "/dashboard/sign-out")) !== null) location.assign("/")
+}
+
 // What the events say is stale, fetched again once per frame at most, one request per kind at a time.
 const stale = { status: false, sessions: false, approvals: false, runs: new Set() }
 let fetching = false

@@ -1,7 +1,27 @@
-// The header (daemon and child, restart), the approvals inbox, the sessions and the live event tail.
+// The header (daemon and child, codex's rate limits, the tokens used, restart, sign out), the approvals inbox, the sessions and the live event tail.
 import { useState } from "preact/hooks"
-import { age, clip, Diff, html, short, until } from "./format.js"
-import { act, state } from "./store.js"
+import { age, clip, count, Diff, html, short, until, windowLength } from "./format.js"
+import { act, signOut, state } from "./store.js"
+
+/** One rate-limit window: its length, how much of it is used, and when it resets (codex's epoch seconds). */
+const RateWindow = ({ name, window }) => {
+  const resets =
+    typeof window.resetsAt === "number"
+      ? html`<span class="muted">, resets in ${until(new Date(window.resetsAt * 1000).toISOString())}</span>`
+      : null
+  const used = Math.round(window.usedPercent)
+  // On one line: htm drops whitespace that holds a newline, and the words need their spaces.
+  return html`<span class="limit" data-window=${name}>${windowLength(window.windowDurationMins)} <meter min="0" max="100" low="70" high="90" optimum="0" value=${window.usedPercent}></meter> <b>${used}%</b> used${resets}</span>`
+}
+
+/** codex's rate-limit windows for the account, as the daemon last heard them; `-` before it has. */
+const RateLimits = ({ limits }) => {
+  const windows = ["primary", "secondary"].filter((name) => typeof limits?.[name]?.usedPercent === "number")
+  if (windows.length === 0) return html`<span class="muted">-</span>`
+  return html`${windows.map((name, i) => html`${i > 0 ? " · " : ""}<${RateWindow} name=${name} window=${limits[name]} />`)}${
+    limits.planType ? html` <span class="muted">(${limits.planType})</span>` : null
+  }`
+}
 
 export const Header = () => {
   const status = state.status
@@ -20,9 +40,14 @@ export const Header = () => {
       <dt>api</dt><dd><code>${daemon.apiBase ?? "-"}</code></dd>
       <dt>node</dt><dd>${identity.nodeId}</dd>
       <dt>codex</dt><dd>${child.userAgent ?? "-"}</dd>
+      <dt>limits</dt><dd data-testid="rate-limits"><${RateLimits} limits=${daemon.rateLimits} /></dd>
+      <dt>tokens</dt><dd data-testid="usage"><b>${count(status.usage.tokens)}</b> <span class="muted">over the runs kept</span></dd>
       ${child.lastError ? html`<dt>last error</dt><dd class="error">${child.lastError}</dd>` : null}
     </dl>
-    <button onClick=${() => act("POST", "/v1/child/restart")}>Restart child</button>
+    <div class="actions">
+      <button onClick=${() => act("POST", "/v1/child/restart")}>Restart child</button>
+      <button onClick=${signOut}>Sign out</button>
+    </div>
   </header>`
 }
 
@@ -95,12 +120,13 @@ const NewSession = () => {
   </form>`
 }
 
-export const Sessions = () =>
-  html`<section class="panel">
+export const Sessions = () => {
+  const tokens = state.status?.usage.sessions ?? {}
+  return html`<section class="panel">
     <h2>Sessions</h2>
     <${NewSession} />
     <table>
-      <thead><tr><th>session</th><th>thread</th><th>model</th><th>sandbox</th><th>approvals</th><th>last turn</th><th></th></tr></thead>
+      <thead><tr><th>session</th><th>thread</th><th>model</th><th>sandbox</th><th>approvals</th><th>last turn</th><th>tokens</th><th></th></tr></thead>
       <tbody>
         ${[...state.sessions]
           .reverse()
@@ -113,12 +139,14 @@ export const Sessions = () =>
             <td>${s.sandbox ?? "-"}</td>
             <td>${s.approvals}</td>
             <td>${s.lastTurnStatus ?? "-"}</td>
+            <td data-testid="session-tokens">${tokens[s.sessionId] === undefined ? "-" : count(tokens[s.sessionId])}</td>
             <td>${s.status === "active" ? html`<button onClick=${() => act("POST", `/v1/sessions/${s.sessionId}/close`)}>Close</button>` : "closed"}</td>
           </tr>`,
           )}
       </tbody>
     </table>
   </section>`
+}
 
 /** Lines of the tail drawn at once: the newest, after the filters. */
 const TAIL_SHOWN = 200

@@ -16,6 +16,8 @@ export const SIGN_IN_CODE_TTL_MS = 120_000
 /** Sessions kept at once; the oldest goes first past it (each `codexd open` makes one). */
 export const MAX_BROWSER_SESSIONS = 64
 export const CSRF_HEADER = "x-codexd-csrf"
+/** Scripts cannot read the cookie, and other sites cannot make the browser send it. */
+const COOKIE_ATTRIBUTES = "Path=/; HttpOnly; SameSite=Strict"
 
 export interface BrowserSession {
   readonly id: string
@@ -103,8 +105,19 @@ export class DashboardAuth {
       : { _tag: "MissingCsrf" }
   }
 
+  /** Forget the session a request's cookie names (signing out); false when it named none of ours. */
+  forget(req: IncomingMessage): boolean {
+    const session = this.sessionOf(req)
+    return session !== null && this.sessions.delete(session.id)
+  }
+
   /** The `Set-Cookie` value that signs a browser in. */
   cookieFor(session: BrowserSession, host: string | undefined): string {
-    return `${cookieName(host)}=${session.id}; Path=/; HttpOnly; SameSite=Strict`
+    return `${cookieName(host)}=${session.id}; ${COOKIE_ATTRIBUTES}`
+  }
+
+  /** The `Set-Cookie` value that makes a browser drop its cookie (it expires at once). */
+  clearedCookie(host: string | undefined): string {
+    return `${cookieName(host)}=; ${COOKIE_ATTRIBUTES}; Max-Age=0`
   }
 }

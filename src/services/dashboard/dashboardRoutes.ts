@@ -1,7 +1,7 @@
 /**
  * The dashboard's routes, a table LocalApi serves beside the API's: the page at `/` (or, without a
- * session, how to sign in), its files, the one-time sign-in URL's exchange for a session cookie, and
- * for holders of the API token (`codexd open`) the route that issues such a URL. The page itself
+ * session, how to sign in), its files, the one-time sign-in URL's exchange for a session cookie, the
+ * sign-out that forgets it, and for holders of the API token (`codexd open`) the route that issues such a URL. The page itself
  * reads and changes everything through the ordinary API routes, with its cookie and CSRF token.
  */
 import * as Clock from "effect/Clock"
@@ -16,6 +16,7 @@ import { type DashboardAuth, SIGN_IN_CODE_TTL_MS } from "./dashboardAuth.ts"
 import { DASHBOARD_CSP, dashboardHtml, signInHtml } from "./dashboardPage.ts"
 
 export const SIGN_IN_PATH = "/dashboard/sign-in"
+export const SIGN_OUT_PATH = "/dashboard/sign-out"
 
 export const SignInLink = Schema.Struct({
   /** The path and one-time code to open on the API's address. */
@@ -89,6 +90,25 @@ export const dashboardRoutes = (
           "set-cookie": auth.cookieFor(session, req.headers.host),
           "cache-control": "no-store",
           "referrer-policy": "no-referrer",
+        })
+        res.end()
+      }),
+  },
+  {
+    kind: "raw",
+    // As every change: the token, or the session cookie with the page's CSRF token (so another site
+    // cannot sign a browser out).
+    auth: "token",
+    method: "POST",
+    pattern: SIGN_OUT_PATH,
+    summary: "sign this browser out: its session is forgotten and its cookie cleared (204)",
+    contentType: "text/plain",
+    handle: (req, res) =>
+      Effect.sync(() => {
+        auth.forget(req)
+        res.writeHead(204, {
+          "set-cookie": auth.clearedCookie(req.headers.host),
+          "cache-control": "no-store",
         })
         res.end()
       }),

@@ -1,8 +1,9 @@
 /**
  * codex's rate-limit windows, kept in the daemon state so `status` (with or without a running
  * daemon), the API and the client show them: read from each new app-server child once it is up, then
- * merged from its `account/rateLimits/updated` notifications. A layer with no service of its own: its
- * fibers, owned by the layer's scope, follow the supervisor's children.
+ * merged from its `account/rateLimits/updated` notifications. Each change is told as a
+ * `daemon.rateLimits.updated` event (what the dashboard's header reads them again on). A layer with no
+ * service of its own: its fibers, owned by the layer's scope, follow the supervisor's children.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -10,6 +11,7 @@ import * as Stream from "effect/Stream"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import { mergeRateLimits } from "../../domain/daemon.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
+import { EventLog } from "../events/EventLog.ts"
 import { makeBridge } from "../runtime.ts"
 import { Store } from "../store/Store.ts"
 import { Supervisor } from "../supervisor/Supervisor.ts"
@@ -26,10 +28,22 @@ const updateOf = (event: AppServerEvent): Record<string, unknown> | null =>
     ? event.params.rateLimits
     : null
 
-export const rateLimitsLayer: Layer.Layer<never, never, Supervisor | Store> = Layer.effectDiscard(
+/** The windows in a few words, for the event's message: `primary 42% used, secondary 7% used`. */
+const describe = (limits: Readonly<Record<string, unknown>>): string => {
+  const used = ["primary", "secondary"].flatMap((name) => {
+    const window = limits[name]
+    return isRecord(window) && typeof window.usedPercent === "number"
+      ? [`${name} ${window.usedPercent}% used`]
+      : []
+  })
+  return used.length === 0 ? "rate limits updated" : `rate limits: ${used.join(", ")}`
+}
+
+export const rateLimitsLayer: Layer.Layer<never, never, Supervisor | Store | EventLog> = Layer.effectDiscard(
   Effect.gen(function* () {
     const supervisor = yield* Supervisor
     const store = yield* Store
+    const events = yield* EventLog
     const bridge = yield* makeBridge<never>()
     // The supervisor writes the daemon state first, as soon as there is a child to watch.
     const record = (update: Record<string, unknown>) =>
@@ -41,7 +55,16 @@ export const rateLimitsLayer: Layer.Layer<never, never, Supervisor | Store> = La
                 const current = state ?? known
                 return { ...current, rateLimits: mergeRateLimits(current.rateLimits, update) }
               })
-              .pipe(Effect.ignore),
+              .pipe(
+                Effect.flatMap(({ rateLimits }) =>
+                  events.publish({
+                    type: "daemon.rateLimits.updated",
+                    message: describe(rateLimits ?? {}),
+                    detail: { rateLimits: rateLimits ?? null },
+                  }),
+                ),
+                Effect.ignore,
+              ),
       )
     const watched = new WeakSet<AppServerClient>()
     const watch = (client: AppServerClient) =>
