@@ -482,4 +482,28 @@ describe("the dashboard in Chromium", () => {
     expect(Math.max(...(await numbers()))).toBe(974)
     await page.close()
   }, 180_000)
+
+  // Last: the hold keeps this daemon's queued runs waiting for half an hour.
+  it("shows a usage-limit hold in the header: queued runs wait until the window resets", async () => {
+    const page = await signedInPage()
+    await submitFromPage(page, "limits 100")
+    await expect
+      .poll(async () => (await page.getByTestId("rate-limits").textContent()) ?? "", { timeout: 20_000 })
+      .toContain("100% used")
+    await submitFromPage(page, "fail usage")
+    const hold = page.getByTestId("usage-hold")
+    await hold.waitFor({ timeout: 30_000 })
+    expect(((await hold.textContent()) ?? "").replace(/\s+/g, " ")).toMatch(
+      /^queued runs wait for the usage limit to reset, in (29m \d+s|30m 0s) \(.+\)$/,
+    )
+    const status = (await api("GET", "/v1/status", { headers: bearer() })).json
+    expect(Date.parse(status.daemon.usageHold.until)).toBeGreaterThan(Date.now() + 25 * 60_000)
+    // A run submitted now waits, queued, rather than failing.
+    const queued = await api("POST", "/v1/runs", { body: { prompt: "after the limit" }, headers: bearer() })
+    expect(queued.status).toBe(202)
+    await new Promise((r) => setTimeout(r, 1_000))
+    const run = await api("GET", `/v1/runs/${queued.json.runId}`, { headers: bearer() })
+    expect(run.json.status).toBe("queued")
+    await page.close()
+  })
 })

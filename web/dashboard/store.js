@@ -145,6 +145,8 @@ const markStale = (event) => {
   // Deltas change no record until the run ends: they only grow the streamed answer.
   if (runId !== null && type !== "run.message.delta") stale.runs.add(runId)
   if (type === "run.completed" || type === "run.failed" || type === "run.queued") stale.status = true
+  // A usage-limit hold starts or ends: the header says until when.
+  if (type === "runs.held" || type === "runs.hold.released") stale.status = true
 }
 
 const onEvent = (event) => {

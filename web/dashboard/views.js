@@ -42,6 +42,11 @@ export const Header = () => {
       <dt>codex</dt><dd>${child.userAgent ?? "-"}</dd>
       <dt>limits</dt><dd data-testid="rate-limits"><${RateLimits} limits=${daemon.rateLimits} /></dd>
       <dt>tokens</dt><dd data-testid="usage"><b>${count(status.usage.tokens)}</b> <span class="muted">over the runs kept</span></dd>
+      ${
+        daemon.usageHold
+          ? html`<dt>held</dt><dd class="error" data-testid="usage-hold">queued runs wait for the usage limit to reset, in ${until(daemon.usageHold.until)} <span class="muted">(${daemon.usageHold.reason})</span></dd>`
+          : null
+      }
       ${child.lastError ? html`<dt>last error</dt><dd class="error">${child.lastError}</dd>` : null}
     </dl>
     <div class="actions">

@@ -154,7 +154,9 @@ export const apiRoutes = (eventStreamPath: string): ReadonlyArray<ApiRoute> => [
       Effect.gen(function* () {
         const config = yield* CodexdConfig
         const store = yield* Store
-        return ok(yield* snapshotOf(config, store, process.pid))
+        const snapshot = yield* snapshotOf(config, store, process.pid)
+        // The live cache, not its last save: the file is written at most every half second.
+        return ok(snapshot === null ? null : { ...snapshot, recentEvents: yield* (yield* EventLog).recent })
       }),
   },
   {
