@@ -67,6 +67,8 @@ describe("codexd client commands", () => {
       "low",
       "--sandbox",
       "read-only",
+      "--max-tokens",
+      "5000",
       "--no-follow",
       "--json",
     )
@@ -77,6 +79,7 @@ describe("codexd client commands", () => {
       sandbox: "read-only",
       outputSchema: { type: "object" },
       images: [{ path: join(temp.path, "pixel.png") }, { path: join(temp.path, "pixel.png") }],
+      maxTokens: 5000,
     })
     // The fake peer echoes the prompt, which is not JSON: the schema was applied.
     const judged = await codexd("run", "plain words", "--output-schema", "schema.json")
@@ -88,6 +91,11 @@ describe("codexd client commands", () => {
     const noImage = await codexd("run", "x", "--image", "gone.png")
     expect(noImage.exitCode).toBe(2)
     expect(noImage.stderr).toBe("codexd run: images[0].path: no such file")
+    const badBudget = await codexd("run", "x", "--max-tokens", "lots")
+    expect(badBudget).toMatchObject({
+      exitCode: 2,
+      stderr: "codexd run: --max-tokens lots: a positive whole number of tokens",
+    })
     const badSandbox = await codexd("run", "x", "--sandbox", "everything")
     expect(badSandbox.exitCode).toBe(2)
     expect(badSandbox.stderr).toMatch(/^codexd run: body: sandbox: [^\n]*$/)

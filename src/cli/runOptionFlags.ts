@@ -1,6 +1,6 @@
 /**
  * The flags of `codexd run` that become turn options: model, effort, sandbox, an output schema read
- * from a file, images. Read here, in the CLI, because they name files on the caller's machine and
+ * from a file, images, a token budget. Read here, in the CLI, because they name files on the caller's machine and
  * relative to the caller's directory; the daemon gets absolute paths and the schema itself.
  */
 import { readFileSync } from "node:fs"
@@ -22,6 +22,11 @@ export const runOptionFlags = {
     describe: "a JSON Schema file the answer must follow; the parsed answer is result.output",
   },
   image: { kind: "string", placeholder: "PATH", describe: "an image sent with the prompt", repeatable: true },
+  "max-tokens": {
+    kind: "string",
+    placeholder: "N",
+    describe: "a token budget: past it the turn is interrupted and the run fails budget-exceeded",
+  },
 } as const satisfies FlagTable
 
 const stringFlag = (args: ParsedArgs, name: string): string | null => {
@@ -57,6 +62,9 @@ export const runOptionsOf = (
       return { problem: `--output-schema ${schemaFile}: a JSON Schema is an object` }
   }
   const images = (args.lists.image ?? []).map((path) => ({ path: resolve(cwd, path) }))
+  const budget = stringFlag(args, "max-tokens")
+  if (budget !== null && !/^[1-9]\d*$/.test(budget))
+    return { problem: `--max-tokens ${budget}: a positive whole number of tokens` }
   return {
     options: {
       ...(model === null ? {} : { model }),
@@ -64,6 +72,7 @@ export const runOptionsOf = (
       ...(sandbox === null ? {} : { sandbox: sandbox as NonNullable<RunOptions["sandbox"]> }),
       ...(outputSchema === null ? {} : { outputSchema }),
       ...(images.length === 0 ? {} : { images }),
+      ...(budget === null ? {} : { maxTokens: Number(budget) }),
     },
   }
 }
