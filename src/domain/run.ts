@@ -19,6 +19,7 @@ export const RunErrorCode = Schema.Literals([
   "rejected-at-start",
   "daemon-restarted",
   "output-invalid",
+  "node-lost",
 ])
 export type RunErrorCode = typeof RunErrorCode.Type
 

@@ -31,8 +31,6 @@ import {
 } from "../../domain/errors.ts"
 import type { RunId } from "../../domain/ids.ts"
 import { newRunRecord, type RunRecord, type RunSpec } from "../../domain/run.ts"
-import { endOfRun } from "../../domain/runEnd.ts"
-import { RunResultBuilder } from "../../domain/runResult.ts"
 import { type ApprovalSignal, Approvals } from "../approvals/Approvals.ts"
 import type { AppServerClient } from "../appServer/AppServerClient.ts"
 import type { AppServerError } from "../appServer/appServerErrors.ts"
@@ -44,10 +42,12 @@ import { RunStore } from "../store/RunStore.ts"
 import type { StoreError } from "../store/Store.ts"
 import { Supervisor } from "../supervisor/Supervisor.ts"
 import { LiveRun } from "./liveRun.ts"
-import { RunQueue } from "./RunQueue.ts"
+import { sweepOrphans } from "./orphanSweep.ts"
+import { type QueuedRun, RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
 import { provideRunMachine } from "./runMachineActors.ts"
 import { checkRunOptions } from "./runOptionsCheck.ts"
+import { endQueued } from "./sharedRuns.ts"
 import { threadIdOf } from "./turnEvents.ts"
 
 export interface RunsOptions {
@@ -143,17 +143,31 @@ const makeRuns = (options: RunsOptions) =>
 
     const pump: Effect.Effect<void> = Effect.gen(function* () {
       if (!(yield* canStart)) return
-      for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns))
-        live.get(claimed.runId)?.send({ type: "SCHEDULED" })
+      for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns)) {
+        // A shared queue hands out runs another node accepted: they become live here.
+        const run = live.get(claimed.runId) ?? (yield* adoptClaimed(claimed))
+        run?.send({ type: "SCHEDULED" })
+      }
     })
+
+    const adoptClaimed = (claimed: QueuedRun) =>
+      Effect.gen(function* () {
+        const record = yield* Effect.orElseSucceed(runStore.runs.get(claimed.runId), () => null)
+        if (record?.status === "queued") return yield* track(record)
+        // Ended meanwhile (interrupted while queued): its session's slot is free again.
+        yield* queue.release(claimed)
+        return undefined
+      })
 
     /** A live run for a queued record; once its end is recorded, its slot is freed and the queue pumped. */
     const admit = (record: RunRecord) =>
+      Effect.tap(track(record), (run) => queue.enqueue({ runId: run.runId, sessionId: run.sessionId }))
+
+    const track = (record: RunRecord) =>
       Effect.gen(function* () {
         const run = yield* LiveRun.make(record, deps)
         live.set(record.runId, run)
         yield* SubscriptionRef.set(liveCount, live.size)
-        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId })
         bridge.fork(
           Effect.gen(function* () {
             yield* Deferred.await(run.done)
@@ -240,8 +254,18 @@ const makeRuns = (options: RunsOptions) =>
         yield* Deferred.await(subscribed)
       })
 
-    const recovery = yield* recoverRuns({ runStore, events, sessions, supervisor, execMode })
-    for (const record of recovery.queued) yield* admit(record)
+    const shared = queue.shared
+    // On a shared queue a node recovers only what it held; its queued runs are in the queue already.
+    const recovery = yield* recoverRuns({
+      runStore,
+      events,
+      sessions,
+      supervisor,
+      execMode,
+      ...(shared === null ? {} : { held: yield* shared.claimedHere }),
+    })
+    if (shared === null) for (const record of recovery.queued) yield* admit(record)
+    else bridge.fork(Stream.runForEach(shared.wakeups, () => pump))
 
     bridge.fork(
       Stream.runForEach(supervisor.changes, (child) =>
@@ -265,36 +289,8 @@ const makeRuns = (options: RunsOptions) =>
       ),
     )
 
-    /**
-     * The invariant behind every run: a run is `running` only while a live turn of this daemon is
-     * behind it on a connection that is still open. Anything else (a write that landed late, a turn
-     * whose connection closed unseen) is found here and ended.
-     */
-    const sweepOrphans = Effect.gen(function* () {
-      for (const run of live.values()) {
-        if (run.isRunning && !execMode && run.client !== null && run.client.isClosed())
-          run.send({ type: "CHILD.EXITED", reason: "the app-server connection of the turn is gone" })
-      }
-      const stored = yield* runStore.runs.list
-      const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-      for (const record of stored) {
-        if (record.status !== "running" || live.has(record.runId) || recovery.reconciling.has(record.runId))
-          continue
-        const end = endOfRun({
-          run: record,
-          result: { ...new RunResultBuilder().result(), threadId: record.threadId, turnId: record.turnId },
-          failure: { code: "child-exited", message: "the run was left running with no turn behind it" },
-          finishedAt: at,
-        })
-        const after = yield* runStore.runs.update(record.runId, end.update)
-        // Ended meanwhile by whoever was behind it after all: nothing to do.
-        if (after === null || after.errorCode !== "child-exited" || after.finishedAt !== at) continue
-        if (record.sessionId !== null)
-          yield* sessions.turnEnded(record.sessionId, end.sessionTurn.turnId, end.sessionTurn.status)
-        yield* events.publish(end.event)
-      }
-    }).pipe(Effect.catch((error) => Effect.logError(`orphan sweep failed: ${error.message}`)))
-    bridge.fork(Effect.repeat(sweepOrphans, Schedule.spaced(options.orphanSweepMs)))
+    const sweep = sweepOrphans({ live, runStore, queue, sessions, events, execMode, recovery })
+    bridge.fork(Effect.repeat(sweep, Schedule.spaced(options.orphanSweepMs)))
 
     const find = (runId: RunId) =>
       Effect.flatMap(runStore.runs.get(runId), (run) =>
@@ -339,7 +335,8 @@ const makeRuns = (options: RunsOptions) =>
               turnId: null,
             },
           })
-          yield* admit(record)
+          if (queue.shared === null) yield* admit(record)
+          else yield* queue.enqueue({ runId: record.runId, sessionId: session.sessionId })
           yield* pump
           return record
         }),
@@ -347,6 +344,8 @@ const makeRuns = (options: RunsOptions) =>
       list: runStore.runs.list,
       interrupt: (runId) =>
         Effect.gen(function* () {
+          if (!live.has(runId) && (yield* queue.remove(runId)))
+            return yield* endQueued(runStore, events, runId)
           const run = yield* liveOrState(runId, "interrupt")
           run.send({ type: "INTERRUPT" })
           yield* events.publish({
