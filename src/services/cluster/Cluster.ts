@@ -79,17 +79,19 @@ export class Cluster extends Context.Service<Cluster, { readonly current: Cluste
         const events = yield* EventLog
         const nodeId = config.nodeId
         const db = yield* openDatabase(url)
+        // The lease has a connection of its own: a heartbeat never waits behind the node's work.
+        const leaseDb = yield* openDatabase(url, 1)
         yield* migrate(db)
         const facts = { nodeId, apiBase: null as string | null, maxRuns: config.runs.maxConcurrentRuns }
-        yield* registerNode(db, facts)
-        yield* Effect.addFinalizer(() => Effect.ignore(deregisterNode(db, nodeId)))
+        yield* registerNode(leaseDb, facts)
+        yield* Effect.addFinalizer(() => Effect.ignore(deregisterNode(leaseDb, nodeId)))
 
         const tick = Effect.gen(function* () {
-          if (!(yield* heartbeat(db, nodeId))) {
+          if (!(yield* heartbeat(leaseDb, nodeId))) {
             yield* Effect.logWarning(`node ${nodeId} had lost its lease; registering again`)
-            yield* registerNode(db, facts)
+            yield* registerNode(leaseDb, facts)
           }
-          const reaped = yield* reapLostNodes(db, leaseMs, yield* nowIso)
+          const reaped = yield* reapLostNodes(leaseDb, leaseMs, yield* nowIso)
           for (const lost of reaped.lost)
             yield* events.publish({
               level: "warn",

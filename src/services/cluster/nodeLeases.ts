@@ -82,7 +82,7 @@ export const registerNode = (db: Database, node: NodeFacts): Effect.Effect<void,
     const unstarted = (
       await sql(
         `SELECT q.run_id, q.session_id FROM codexd_queue q JOIN codexd_runs r ON r.run_id = q.run_id
-          WHERE q.claimed_by = $1 AND r.status = 'queued' FOR UPDATE OF q`,
+          WHERE q.claimed_by = $1 AND r.status = 'queued' FOR UPDATE OF q, r`,
         [node.nodeId],
       )
     ).rows
@@ -133,31 +133,31 @@ export const reapLostNodes = (
         [leaseMs],
       )
     ).rows.map((r) => r.node_id as string)
-    if (lost.length > 0) {
-      await sql("UPDATE codexd_nodes SET state = 'lost' WHERE node_id = ANY($1)", [lost])
-      const held = (
+    if (lost.length > 0) await sql("UPDATE codexd_nodes SET state = 'lost' WHERE node_id = ANY($1)", [lost])
+    // What lost nodes hold (newly lost or not: a run a node was starting as it was found lost is
+    // ended once that start let go of it). The run is locked with its claim, so its status is current.
+    const held = (
+      await sql(
+        `SELECT q.run_id, q.session_id, q.claimed_by, r.status, s.record AS session
+           FROM codexd_queue q JOIN codexd_runs r ON r.run_id = q.run_id
+           JOIN codexd_sessions s ON s.session_id = q.session_id
+          WHERE q.claimed_by IN (SELECT node_id FROM codexd_nodes WHERE state = 'lost')
+          ORDER BY q.seq FOR UPDATE OF q, r SKIP LOCKED`,
+      )
+    ).rows
+    for (const row of held) {
+      const session = row.session as SessionRecord
+      if (row.status === "queued" && session.threadId === null) {
+        await sql("UPDATE codexd_queue SET claimed_by = NULL, claimed_at = NULL WHERE run_id = $1", [
+          row.run_id,
+        ])
         await sql(
-          `SELECT q.run_id, q.session_id, q.claimed_by, r.status, s.record AS session
-             FROM codexd_queue q JOIN codexd_runs r ON r.run_id = q.run_id
-             JOIN codexd_sessions s ON s.session_id = q.session_id
-            WHERE q.claimed_by = ANY($1) ORDER BY q.seq FOR UPDATE OF q`,
-          [lost],
+          "UPDATE codexd_sessions SET active_run = NULL, owner_node = NULL WHERE session_id = $1 AND active_run = $2",
+          [row.session_id, row.run_id],
         )
-      ).rows
-      for (const row of held) {
-        const session = row.session as SessionRecord
-        if (row.status === "queued" && session.threadId === null) {
-          await sql("UPDATE codexd_queue SET claimed_by = NULL, claimed_at = NULL WHERE run_id = $1", [
-            row.run_id,
-          ])
-          await sql(
-            "UPDATE codexd_sessions SET active_run = NULL, owner_node = NULL WHERE session_id = $1 AND active_run = $2",
-            [row.session_id, row.run_id],
-          )
-        } else {
-          const event = await failLost(sql, row.run_id, row.claimed_by, now)
-          if (event !== null) events.push(event)
-        }
+      } else {
+        const event = await failLost(sql, row.run_id, row.claimed_by, now)
+        if (event !== null) events.push(event)
       }
     }
     // Runs waiting for a thread that lives on a lost node cannot run anywhere else.

@@ -44,13 +44,18 @@ const reasonOf = (cause: unknown): string => {
   return typeof error?.code === "string" && !text.includes(error.code) ? `${text} (${error.code})` : text
 }
 
-export const openDatabase = (url: string): Effect.Effect<Database, StoreError, Scope.Scope> =>
+export const openDatabase = (
+  url: string,
+  connections = 10,
+): Effect.Effect<Database, StoreError, Scope.Scope> =>
   Effect.gen(function* () {
     const where = withoutCredentials(url)
     const fail = (operation: string) => (cause: unknown) =>
       new StoreError({ path: where, operation, reason: reasonOf(cause) })
     const pool = yield* Effect.acquireRelease(
-      Effect.sync(() => new pg.Pool({ connectionString: url, max: 6, connectionTimeoutMillis: 10_000 })),
+      Effect.sync(
+        () => new pg.Pool({ connectionString: url, max: connections, connectionTimeoutMillis: 30_000 }),
+      ),
       (p) => Effect.promise(() => p.end().catch(() => undefined)),
     )
     // An idle client that loses its server emits `error` on the pool; the next query reports it.
@@ -62,20 +67,34 @@ export const openDatabase = (url: string): Effect.Effect<Database, StoreError, S
         catch: fail(operation),
       })
 
+    const attempt = async <A>(body: (sql: Sql) => Promise<A>): Promise<A> => {
+      const client = await pool.connect()
+      try {
+        await client.query("BEGIN")
+        const result = await body((text, values = []) => client.query(text, values as Array<unknown>))
+        await client.query("COMMIT")
+        return result
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined)
+        throw error
+      } finally {
+        client.release()
+      }
+    }
+
+    // A transaction PostgreSQL chose as a deadlock's victim (or could not serialize) did nothing:
+    // it is run again, as the server asks.
     const transaction: Database["transaction"] = (operation, body) =>
       Effect.tryPromise({
         try: async () => {
-          const client = await pool.connect()
-          try {
-            await client.query("BEGIN")
-            const result = await body((text, values = []) => client.query(text, values as Array<unknown>))
-            await client.query("COMMIT")
-            return result
-          } catch (error) {
-            await client.query("ROLLBACK").catch(() => undefined)
-            throw error
-          } finally {
-            client.release()
+          for (let tries = 1; ; tries++) {
+            try {
+              return await attempt(body)
+            } catch (error) {
+              const code = (error as { code?: unknown }).code
+              if (tries >= 10 || (code !== "40P01" && code !== "40001")) throw error
+              await new Promise((r) => setTimeout(r, Math.random() * 20 * tries))
+            }
           }
         },
         catch: fail(operation),

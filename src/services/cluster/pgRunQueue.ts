@@ -23,6 +23,9 @@ export const QUEUE_CHANNEL = "codexd_queue"
 /** The claims of `nodeId`, for `limit` minus those it holds; ordered sessions served longest ago first. */
 export const claimRuns = (db: Database, nodeId: string, limit: number) =>
   db.transaction("claim runs from", async (sql) => {
+    // A node found lost claims nothing until it registered again (the reaper holds this row meanwhile).
+    const self = (await sql("SELECT state FROM codexd_nodes WHERE node_id = $1 FOR SHARE", [nodeId])).rows[0]
+    if (self?.state !== "up") return []
     const held = Number(
       (await sql("SELECT count(*) AS n FROM codexd_queue WHERE claimed_by = $1", [nodeId])).rows[0].n,
     )
@@ -94,7 +97,12 @@ export const makePgRunQueue = (
           `cannot release run ${run.runId}`,
           Effect.andThen(
             db.transaction("release a run in", async (sql) => {
-              await sql("DELETE FROM codexd_queue WHERE run_id = $1", [run.runId])
+              // Only this node's claim: one handed to another node meanwhile is that node's.
+              const released = await sql("DELETE FROM codexd_queue WHERE run_id = $1 AND claimed_by = $2", [
+                run.runId,
+                nodeId,
+              ])
+              if (released.rowCount === 0) return
               await sql(
                 "UPDATE codexd_sessions SET active_run = NULL WHERE session_id = $1 AND active_run = $2",
                 [run.sessionId, run.runId],

@@ -52,6 +52,13 @@ export const makePgRunStore = (db: Database, nodeId: string): RunStore["Service"
           db.transaction("update run", async (sql) => {
             const run = await lockedRecord<RunRecord>(sql, "codexd_runs", "run_id", runId)
             if (run === null) return null
+            // Fenced: a run in the queue changes only by the node holding its claim. A node that was
+            // found lost while starting a run it claimed cannot record it running (and so start its
+            // turn) once the run was handed to another node.
+            const claim = (
+              await sql("SELECT claimed_by FROM codexd_queue WHERE run_id = $1 FOR SHARE", [runId])
+            ).rows[0]
+            if (claim !== undefined && claim.claimed_by !== nodeId) return run
             const next = nextRunRecord(run, f, now)
             if (next !== run)
               await sql("UPDATE codexd_runs SET record = $2, status = $3 WHERE run_id = $1", [

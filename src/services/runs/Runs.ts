@@ -335,9 +335,11 @@ const makeRuns = (options: RunsOptions) =>
               turnId: null,
             },
           })
-          if (queue.shared === null) yield* admit(record)
-          else yield* queue.enqueue({ runId: record.runId, sessionId: session.sessionId })
-          yield* pump
+          if (queue.shared === null) {
+            yield* admit(record)
+            yield* pump
+            // Shared: announced to every node (this one too), whichever may take it claims it.
+          } else yield* queue.enqueue({ runId: record.runId, sessionId: session.sessionId })
           return record
         }),
       get: find,

@@ -34,7 +34,8 @@ import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 import type { ProvidedRunMachine } from "./runMachineActors.ts"
-import { machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
+import { recordedRunning } from "./sharedRuns.ts"
+import { diffOfFileChange, machineEventOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
 import { readTurnOutcome } from "./turnRead.ts"
 
 export interface LiveRunDeps {
@@ -220,6 +221,7 @@ export class LiveRun {
       // never started again (codex may have begun it), only reconciled.
       const startedAt = yield* nowIso
       yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
+      yield* recordedRunning(this.record)
       const started = yield* client.turnStart({
         threadId,
         input: turnInputOf(prompt, this.record.options?.images),
@@ -230,8 +232,7 @@ export class LiveRun {
     })
   }
 
-  /** Exec mode: the turn is one `codex exec` process; a new thread is known once it says so. */
-  /** For the run machine's actors (`runMachineActors.ts`). */
+  /** Exec mode (for the run machine's actors): one `codex exec` process; its thread known once it says so. */
   startExecTurn(exec: ExecAdapter["Service"], prompt: string) {
     return Effect.gen({ self: this }, function* () {
       const { sessions } = this.deps
@@ -246,6 +247,7 @@ export class LiveRun {
         startedAt: r.startedAt ?? startedAt,
         threadId: resumeThreadId,
       }))
+      yield* recordedRunning(this.record)
       const turnId = `exec-${this.runId}`
       const options = this.record.options
       const effort = options?.reasoningEffort ?? session.reasoningEffort
@@ -303,11 +305,8 @@ export class LiveRun {
   }
 
   private rememberDiff(item: Record<string, unknown>): void {
-    if (!Array.isArray(item.changes)) return
-    const diffs = (item.changes as ReadonlyArray<Record<string, unknown>>)
-      .map((change) => (typeof change.diff === "string" ? `--- ${String(change.path)}\n${change.diff}` : ""))
-      .filter((d) => d !== "")
-    if (diffs.length > 0) this.proposedDiffs.set(String(item.id), diffs.join("\n"))
+    const diff = diffOfFileChange(item)
+    if (diff !== null) this.proposedDiffs.set(String(item.id), diff)
   }
 
   /**

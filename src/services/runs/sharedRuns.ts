@@ -3,6 +3,7 @@
  * node holds, and a queued run (live on no node yet) is interrupted by taking it out of the queue.
  */
 import * as Effect from "effect/Effect"
+import { RunStateError } from "../../domain/errors.ts"
 import type { RunId } from "../../domain/ids.ts"
 import { isFinished, type RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
@@ -49,3 +50,12 @@ export const endQueued = (runStore: RunStore["Service"], events: EventLog["Servi
     yield* events.publish(end.event)
     return after ?? record
   })
+
+/**
+ * A turn starts only once the store took its run as running: a shared store refuses that to a node
+ * whose claim was handed to another node (it was found lost meanwhile), and the turn is not started.
+ */
+export const recordedRunning = (record: RunRecord): Effect.Effect<void, RunStateError> =>
+  record.status === "running"
+    ? Effect.void
+    : Effect.fail(new RunStateError({ runId: record.runId, status: record.status, action: "start" }))

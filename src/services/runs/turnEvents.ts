@@ -133,3 +133,12 @@ export const recordedEventOf = (event: AppServerEvent, ids: RunIds): EventInput 
       return null
   }
 }
+
+/** The diffs of a file-change item, as one text for an approval that asks about it; null when none. */
+export const diffOfFileChange = (item: Record<string, unknown>): string | null => {
+  if (!Array.isArray(item.changes)) return null
+  const diffs = (item.changes as ReadonlyArray<Record<string, unknown>>)
+    .map((change) => (typeof change.diff === "string" ? `--- ${String(change.path)}\n${change.diff}` : ""))
+    .filter((d) => d !== "")
+  return diffs.length > 0 ? diffs.join("\n") : null
+}
