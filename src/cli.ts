@@ -23,6 +23,7 @@ import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
 import { logsCommand } from "./cli/logsCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
+import { nodesCommand } from "./cli/nodesCommand.ts"
 import { runCommand } from "./cli/runCommand.ts"
 import { serviceCommand } from "./cli/serviceCommand.ts"
 import { sessionsCommand } from "./cli/sessionsCommand.ts"
@@ -56,6 +57,7 @@ const commands: ReadonlyArray<Command> = [
   configCommand,
   serviceCommand,
   machinesCommand,
+  nodesCommand,
   completionCommand(
     () => commands,
     () => configFlags,

@@ -14,38 +14,12 @@ import { nowIso } from "../now.ts"
 import { RunQueue } from "../runs/RunQueue.ts"
 import { RunStore } from "../store/RunStore.ts"
 import type { Store, StoreError } from "../store/Store.ts"
+import { type ClusterCounts, countCluster, listNodes, type NodeView } from "./clusterViews.ts"
 import { deregisterNode, heartbeat, reapLostNodes, registerNode } from "./nodeLeases.ts"
 import { openDatabase } from "./pgDatabase.ts"
 import { makePgRunQueue } from "./pgRunQueue.ts"
 import { makePgRunStore } from "./pgRunStore.ts"
 import { migrate } from "./pgSchema.ts"
-
-export interface NodeView {
-  readonly nodeId: string
-  readonly state: "up" | "lost" | "stopped"
-  readonly apiBase: string | null
-  readonly maxRuns: number
-  /** Runs it has claimed and not released. */
-  readonly claims: number
-  readonly startedAt: string
-  readonly heartbeatAt: string
-  /** How long ago its last heartbeat was, by the database's clock. */
-  readonly heartbeatAgeMs: number
-}
-
-export interface ClusterCounts {
-  readonly database: string
-  readonly nodeId: string
-  readonly nodes: { readonly up: number; readonly lost: number; readonly stopped: number }
-  readonly runs: {
-    readonly queued: number
-    readonly running: number
-    readonly completed: number
-    readonly failed: number
-  }
-  /** Queued runs no node has claimed yet. */
-  readonly waiting: number
-}
 
 export interface ClusterNode {
   readonly nodeId: string
@@ -106,58 +80,8 @@ export class Cluster extends Context.Service<Cluster, { readonly current: Cluste
         const queue = yield* makePgRunQueue(db, nodeId, { pollMs: Cluster.pollMs })
         const cluster: ClusterNode = {
           nodeId,
-          nodes: Effect.map(
-            db.query(
-              "list nodes in",
-              `SELECT n.node_id, n.state, n.api_base, n.max_runs, n.started_at, n.heartbeat_at,
-                      (SELECT count(*) FROM codexd_queue q WHERE q.claimed_by = n.node_id) AS claims,
-                      (extract(epoch FROM now() - n.heartbeat_at) * 1000)::bigint AS age_ms
-                 FROM codexd_nodes n ORDER BY n.node_id`,
-            ),
-            (rows) =>
-              rows.map((r) => ({
-                nodeId: String(r.node_id),
-                state: r.state as NodeView["state"],
-                apiBase: (r.api_base as string | null) ?? null,
-                maxRuns: Number(r.max_runs),
-                claims: Number(r.claims),
-                startedAt: (r.started_at as Date).toISOString(),
-                heartbeatAt: (r.heartbeat_at as Date).toISOString(),
-                heartbeatAgeMs: Number(r.age_ms),
-              })),
-          ),
-          counts: Effect.gen(function* () {
-            const nodes = yield* db.query(
-              "count nodes in",
-              "SELECT state, count(*) AS n FROM codexd_nodes GROUP BY state",
-            )
-            const runs = yield* db.query(
-              "count runs in",
-              "SELECT status, count(*) AS n FROM codexd_runs GROUP BY status",
-            )
-            const waiting = yield* db.query(
-              "count waiting runs in",
-              "SELECT count(*) AS n FROM codexd_queue WHERE claimed_by IS NULL",
-            )
-            const of = (rows: ReadonlyArray<Record<string, unknown>>, key: string, value: string) =>
-              Number(rows.find((r) => r[key] === value)?.n ?? 0)
-            return {
-              database: db.where,
-              nodeId,
-              nodes: {
-                up: of(nodes, "state", "up"),
-                lost: of(nodes, "state", "lost"),
-                stopped: of(nodes, "state", "stopped"),
-              },
-              runs: {
-                queued: of(runs, "status", "queued"),
-                running: of(runs, "status", "running"),
-                completed: of(runs, "status", "completed"),
-                failed: of(runs, "status", "failed"),
-              },
-              waiting: Number(waiting[0]?.n ?? 0),
-            }
-          }),
+          nodes: listNodes(db),
+          counts: countCluster(db, nodeId),
           announceApi: (apiBase) =>
             Effect.sync(() => {
               facts.apiBase = apiBase
