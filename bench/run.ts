@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process"
 import { join } from "node:path"
 import { appServerClientBench } from "./appServerClient.bench.ts"
+import { clusterBench } from "./cluster.bench.ts"
 import { daemonBench } from "./daemon.bench.ts"
 import { eventLogBench } from "./eventLog.bench.ts"
 import { execBench } from "./exec.bench.ts"
@@ -22,6 +23,7 @@ const benches: ReadonlyArray<[string, () => Promise<void>]> = [
   ["runs", runsBench],
   ["relay", relayBench],
   ["exec", execBench],
+  ["cluster", clusterBench],
 ]
 
 /** Asked for by name only: they take minutes. */

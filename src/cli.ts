@@ -23,6 +23,7 @@ import { commandHelp, generalHelp } from "./cli/help.ts"
 import { helpCommand } from "./cli/helpCommand.ts"
 import { logsCommand } from "./cli/logsCommand.ts"
 import { machinesCommand } from "./cli/machinesCommand.ts"
+import { nodesCommand } from "./cli/nodesCommand.ts"
 import { openCommand } from "./cli/openCommand.ts"
 import { runCommand } from "./cli/runCommand.ts"
 import { serviceCommand } from "./cli/serviceCommand.ts"
@@ -63,6 +64,7 @@ const commands: ReadonlyArray<Command> = [
   serviceCommand,
   machinesCommand,
   openCommand,
+  nodesCommand,
   completionCommand(
     () => commands,
     () => configFlags,

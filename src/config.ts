@@ -257,6 +257,8 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     const childStrategy = yield* settingValue("childStrategy")
     const protocolLog = yield* settingValue("protocolLog")
     const childArgs = [...(yield* settingValue("childArgs"))]
+    const queueUrl = (yield* given("queueUrl")) ?? null
+    const nodeLeaseMs = yield* settingValue("nodeLeaseMs")
 
     // The rules that relate settings to one another.
     if (mode === "exec" && childStrategy === "external") {
@@ -312,6 +314,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
       runs: { maxConcurrentRuns, runSilenceTimeoutMs, approvals, approvalTimeoutMs },
       logRotation,
       protocolLog,
+      cluster: { queueUrl, nodeLeaseMs },
       paths: {
         repoRoot,
         logsRootDir,

@@ -269,6 +269,23 @@ export const settings = {
     schema: BooleanText,
     default: "false",
   },
+  queueUrl: {
+    env: "CODEXD_QUEUE_URL",
+    flag: "queue-url",
+    form: "postgres://[user[:password]@]host[:port]/database",
+    describe: "share runs and sessions with other nodes through this PostgreSQL database (cluster mode)",
+    schema: Schema.String.check(Schema.isPattern(/^postgres(ql)?:\/\/\S+$/)),
+    default: null,
+    derivedDefault: "none: runs stay in this daemon's state directory",
+  },
+  nodeLeaseMs: {
+    env: "CODEXD_NODE_LEASE_MS",
+    flag: "node-lease-ms",
+    form: "a positive integer (milliseconds)",
+    describe: "cluster mode: a node with no heartbeat for this long is lost and its runs are ended",
+    schema: intText(1),
+    default: "30000",
+  },
   childCwd: {
     env: "CODEXD_CHILD_CWD",
     flag: "child-cwd",

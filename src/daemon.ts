@@ -17,6 +17,7 @@ import { ApiListenError, serveLocalApi } from "./services/api/LocalApi.ts"
 import { threadRoutes } from "./services/api/threadRoutes.ts"
 import { Approvals } from "./services/approvals/Approvals.ts"
 import { readCodexLogin } from "./services/appServer/codexLogin.ts"
+import { Cluster } from "./services/cluster/Cluster.ts"
 import { DashboardAuth } from "./services/dashboard/dashboardAuth.ts"
 import { dashboardRoutes } from "./services/dashboard/dashboardRoutes.ts"
 import { EventLog, type EventLogOptions } from "./services/events/EventLog.ts"
@@ -24,13 +25,13 @@ import { ExecAdapter } from "./services/exec/ExecAdapter.ts"
 import { startInspector } from "./services/inspector/Inspector.ts"
 import { fileLoggingLayer, openPinoFile } from "./services/logging/Logging.ts"
 import { refreshEnvSecrets } from "./services/logging/redact.ts"
-import { RunQueue } from "./services/runs/RunQueue.ts"
+import type { RunQueue } from "./services/runs/RunQueue.ts"
 import { Runs, type RunsOptions } from "./services/runs/Runs.ts"
 import { Sessions } from "./services/sessions/Sessions.ts"
 import { rateLimitsLayer } from "./services/status/rateLimits.ts"
 import { describeChild } from "./services/status/statusSnapshot.ts"
 import { acquireCodexHomeLock } from "./services/store/codexHomeLock.ts"
-import { RunStore } from "./services/store/RunStore.ts"
+import type { RunStore } from "./services/store/RunStore.ts"
 import { acquireLock, LockHeldError } from "./services/store/StateLock.ts"
 import { Store, type StoreError } from "./services/store/Store.ts"
 import {
@@ -82,7 +83,6 @@ export const daemonLayer = (
   return Runs.layer(runs).pipe(
     Layer.merge(rateLimitsLayer),
     Layer.provideMerge(Sessions.layer),
-    Layer.provideMerge(RunQueue.localLayer),
     // Exec mode's turns stop as the child would: SIGTERM, then SIGKILL after the same kill timeout.
     Layer.provideMerge(
       ExecAdapter.layer({
@@ -91,7 +91,16 @@ export const daemonLayer = (
     ),
     Layer.provideMerge(supervised),
     Layer.provideMerge(Approvals.layer),
-    Layer.provideMerge(RunStore.fileLayer),
+    // Runs and sessions in the state directory, or shared with other nodes through PostgreSQL.
+    Layer.provideMerge(
+      config.cluster?.queueUrl == null
+        ? (Cluster.alone as Layer.Layer<
+            Cluster | RunStore | RunQueue,
+            StoreError,
+            Store | CodexdConfig | EventLog
+          >)
+        : Cluster.layer(config.cluster.queueUrl, config.cluster.nodeLeaseMs),
+    ),
     Layer.provideMerge(foundationLayer(config)),
   )
 }
@@ -214,6 +223,8 @@ export const runDaemon = (
     )
     yield* store.updateDaemonState((state) => ({ ...(state ?? started(initialChild)), apiBase: api.apiBase }))
     yield* Effect.logInfo(`api listening on ${api.apiBase}`)
+    const cluster = (yield* Cluster).current
+    if (cluster !== null) yield* cluster.announceApi(api.apiBase)
 
     yield* supervisor.start
     const status = yield* supervisor.settled

@@ -279,6 +279,7 @@ describe("resolveConfig", () => {
       childStrategy: resolved.server.childStrategy,
       protocolLog: resolved.protocolLog,
       childArgs: resolved.server.childArgs,
+      nodeLeaseMs: resolved.cluster?.nodeLeaseMs,
     }
     const help = generalHelp([])
     for (const key of settingKeys) {

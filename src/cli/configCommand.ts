@@ -8,6 +8,7 @@ import {
   settings,
 } from "../config.ts"
 import type { ResolvedConfig } from "../domain/config.ts"
+import { withoutCredentials } from "../services/cluster/pgDatabase.ts"
 import { type Command, ExitCode, jsonFlag } from "./command.ts"
 
 const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number]): string => {
@@ -36,6 +37,10 @@ const settingValue = (config: ResolvedConfig, key: (typeof settingKeys)[number])
       return config.service[key]
     case "childArgs":
       return JSON.stringify(config.server.childArgs)
+    case "queueUrl":
+      return config.cluster?.queueUrl == null ? "(none)" : withoutCredentials(config.cluster.queueUrl)
+    case "nodeLeaseMs":
+      return String(config.cluster?.nodeLeaseMs ?? settings.nodeLeaseMs.default)
     case "serverTokenFile":
       return config.server.serverTokenFile ?? "(none)"
     default:

@@ -84,6 +84,10 @@ export const ResolvedConfig = Schema.Struct({
   logRotation: Schema.Struct({ maxBytes: PositiveInt, keep: NonNegativeInt }),
   /** Write every raw protocol line to the child stdout log. */
   protocolLog: Schema.Boolean,
+  /** Cluster mode: runs and sessions shared through PostgreSQL (absent or no URL: this daemon's files). */
+  cluster: Schema.optionalKey(
+    Schema.Struct({ queueUrl: Schema.NullOr(Schema.String), nodeLeaseMs: PositiveInt }),
+  ),
   paths: RuntimePaths,
   service: LocalServiceConfig,
   server: ServerConfig,

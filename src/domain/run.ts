@@ -21,6 +21,7 @@ export const RunErrorCode = Schema.Literals([
   "daemon-restarted",
   "output-invalid",
   "budget-exceeded",
+  "node-lost",
 ])
 export type RunErrorCode = typeof RunErrorCode.Type
 

@@ -10,12 +10,21 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Stream from "effect/Stream"
 import type { RunId, SessionId } from "../../domain/ids.ts"
 import { FairQueue } from "./fairQueue.ts"
 
 export interface QueuedRun {
   readonly runId: RunId
   readonly sessionId: SessionId
+}
+
+/** What a queue shared by several nodes adds: runs are claimed by whichever node may run them. */
+export interface SharedQueue {
+  /** The runs this node has claimed and not released (the only ones it may recover or sweep). */
+  readonly claimedHere: Effect.Effect<ReadonlySet<RunId>>
+  /** Another node changed the queue (or a poll came due): what is claimable may have changed. */
+  readonly wakeups: Stream.Stream<void>
 }
 
 export class RunQueue extends Context.Service<
@@ -29,6 +38,11 @@ export class RunQueue extends Context.Service<
     readonly release: (run: QueuedRun) => Effect.Effect<void>
     /** Take a run out before it started (interrupted while queued); false when it was not queued. */
     readonly remove: (runId: RunId) => Effect.Effect<boolean>
+    /**
+     * Null for this daemon's own queue. Shared: a run is queued by its record's insert (on any node)
+     * and becomes live on the node that claims it.
+     */
+    readonly shared: SharedQueue | null
   }
 >()("codexd/RunQueue") {
   static readonly localLayer: Layer.Layer<RunQueue> = Layer.sync(RunQueue, () => {
@@ -39,6 +53,7 @@ export class RunQueue extends Context.Service<
         Effect.sync(() => queue.take(limit).map(({ session, run }) => ({ runId: run, sessionId: session }))),
       release: (run) => Effect.sync(() => queue.release(run.sessionId)),
       remove: (runId) => Effect.sync(() => queue.remove(runId)),
+      shared: null,
     })
   })
 }

@@ -44,10 +44,11 @@ import { Store } from "../store/Store.ts"
 import { Supervisor } from "../supervisor/Supervisor.ts"
 import { LiveRun } from "./liveRun.ts"
 import { sweepOrphans } from "./orphanSweep.ts"
-import { RunQueue } from "./RunQueue.ts"
+import { type QueuedRun, RunQueue } from "./RunQueue.ts"
 import { recoverRuns } from "./recovery.ts"
 import { provideRunMachine } from "./runMachineActors.ts"
 import { checkRunOptions } from "./runOptionsCheck.ts"
+import { endQueued } from "./sharedRuns.ts"
 import { machineEventOfApproval, threadIdOf } from "./turnEvents.ts"
 import { failedOnUsageLimit, makeUsageHold } from "./usageHold.ts"
 
@@ -151,17 +152,31 @@ const makeRuns = (options: RunsOptions) =>
     const pump: Effect.Effect<void> = Effect.gen(function* () {
       // Runs a previous daemon left running are settled first; none starts while the usage limit holds.
       if (recovery.reconciling.size > 0 || (yield* usageHold.held) || !(yield* canStart)) return
-      for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns))
-        live.get(claimed.runId)?.send({ type: "SCHEDULED" })
+      for (const claimed of yield* queue.claim(config.runs.maxConcurrentRuns)) {
+        // A shared queue hands out runs another node accepted: they become live here.
+        const run = live.get(claimed.runId) ?? (yield* adoptClaimed(claimed))
+        run?.send({ type: "SCHEDULED" })
+      }
     })
+
+    const adoptClaimed = (claimed: QueuedRun) =>
+      Effect.gen(function* () {
+        const record = yield* Effect.orElseSucceed(runStore.runs.get(claimed.runId), () => null)
+        if (record?.status === "queued") return yield* track(record)
+        // Ended meanwhile (interrupted while queued): its session's slot is free again.
+        yield* queue.release(claimed)
+        return undefined
+      })
 
     /** A live run for a queued record; once its end is recorded, its slot is freed and the queue pumped. */
     const admit = (record: RunRecord, first = false) =>
+      Effect.tap(track(record), (run) => queue.enqueue({ runId: run.runId, sessionId: run.sessionId }, first))
+
+    const track = (record: RunRecord) =>
       Effect.gen(function* () {
         const run = yield* LiveRun.make(record, deps)
         live.set(record.runId, run)
         yield* SubscriptionRef.set(liveCount, live.size)
-        yield* queue.enqueue({ runId: run.runId, sessionId: run.sessionId }, first)
         bridge.fork(
           Effect.gen(function* () {
             const ended = yield* Deferred.await(run.done)
@@ -249,6 +264,8 @@ const makeRuns = (options: RunsOptions) =>
         yield* Deferred.await(subscribed)
       })
 
+    const shared = queue.shared
+    // On a shared queue a node recovers only what it held; its queued runs are in the queue already.
     const recovery = yield* recoverRuns({
       runStore,
       events,
@@ -258,8 +275,10 @@ const makeRuns = (options: RunsOptions) =>
       // A run codex never started goes first in its session: it came before the session's others.
       requeue: (record) => Effect.asVoid(admit(record, true)),
       reconciled: Effect.suspend(() => pump),
+      ...(shared === null ? {} : { held: yield* shared.claimedHere }),
     })
-    for (const record of recovery.queued) yield* admit(record)
+    if (shared === null) for (const record of recovery.queued) yield* admit(record)
+    else bridge.fork(Stream.runForEach(shared.wakeups, () => pump))
 
     bridge.fork(
       Stream.runForEach(supervisor.changes, (child) =>
@@ -277,14 +296,7 @@ const makeRuns = (options: RunsOptions) =>
       ),
     )
 
-    const sweep = sweepOrphans({
-      live,
-      runStore,
-      sessions,
-      events,
-      execMode,
-      reconciling: recovery.reconciling,
-    })
+    const sweep = sweepOrphans({ live, runStore, queue, sessions, events, execMode, recovery })
     bridge.fork(Effect.repeat(sweep, Schedule.spaced(options.orphanSweepMs)))
 
     const find = (runId: RunId) =>
@@ -330,14 +342,19 @@ const makeRuns = (options: RunsOptions) =>
               turnId: null,
             },
           })
-          yield* admit(record)
-          yield* pump
+          if (queue.shared === null) {
+            yield* admit(record)
+            yield* pump
+            // Shared: announced to every node (this one too), whichever may take it claims it.
+          } else yield* queue.enqueue({ runId: record.runId, sessionId: session.sessionId })
           return record
         }),
       get: find,
       list: runStore.runs.list,
       interrupt: (runId) =>
         Effect.gen(function* () {
+          if (!live.has(runId) && (yield* queue.remove(runId)))
+            return yield* endQueued(runStore, events, runId)
           const run = yield* liveOrState(runId, "interrupt")
           run.send({ type: "INTERRUPT" })
           yield* events.publish({

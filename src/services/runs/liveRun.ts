@@ -33,6 +33,7 @@ import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { Supervisor } from "../supervisor/Supervisor.ts"
 import type { ProvidedRunMachine } from "./runMachineActors.ts"
+import { recordedRunning } from "./sharedRuns.ts"
 import { startRunTurn } from "./startRunTurn.ts"
 import { budgetOf, type TokenBudget } from "./tokenBudget.ts"
 import { machineEventOf, proposedDiffOf, type RunIds, recordedEventOf, turnIdOf } from "./turnEvents.ts"
@@ -234,6 +235,7 @@ export class LiveRun {
       // never started again (codex may have begun it), only reconciled.
       const startedAt = yield* nowIso
       yield* this.save((r) => ({ ...r, status: "running", startedAt: r.startedAt ?? startedAt, threadId }))
+      yield* recordedRunning(this.record)
       const announced = Deferred.makeUnsafe<string>()
       if (this.record.operation !== undefined) this.turnAnnounced = announced
       const turnId = yield* startRunTurn(client, threadId, { ...this.record, prompt }, session, announced)
@@ -256,6 +258,7 @@ export class LiveRun {
         startedAt: r.startedAt ?? startedAt,
         threadId: resumeThreadId,
       }))
+      yield* recordedRunning(this.record)
       const turnId = `exec-${this.runId}`
       const options = this.record.options
       const effort = options?.reasoningEffort ?? session.reasoningEffort

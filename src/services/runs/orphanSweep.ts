@@ -1,7 +1,8 @@
 /**
- * The invariant behind every run: a run is `running` only while a live turn of this daemon is behind
- * it on a connection that is still open. Anything else (a write that landed late, a turn whose
- * connection closed unseen) is found by this sweep, which Runs repeats, and ended `child-exited`.
+ * The orphan sweep of Runs: the invariant behind every run is that a run is `running` only while a
+ * live turn of this daemon is behind it on a connection that is still open. Anything else (a write
+ * that landed late, a turn whose connection closed unseen) is found here and ended. On a shared queue
+ * only the runs this node holds are looked at.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -12,27 +13,37 @@ import type { EventLog } from "../events/EventLog.ts"
 import type { Sessions } from "../sessions/Sessions.ts"
 import type { RunStore } from "../store/RunStore.ts"
 import type { LiveRun } from "./liveRun.ts"
+import type { RunQueue } from "./RunQueue.ts"
+import { heldRuns } from "./sharedRuns.ts"
 
-export interface OrphanSweepDeps {
+export interface SweepDeps {
   readonly live: ReadonlyMap<RunId, LiveRun>
   readonly runStore: RunStore["Service"]
+  readonly queue: RunQueue["Service"]
   readonly sessions: Sessions["Service"]
   readonly events: EventLog["Service"]
   readonly execMode: boolean
-  /** Runs recovery is still settling: not orphans. */
-  readonly reconciling: ReadonlySet<string>
+  /** Runs recovery is still reconciling: not orphans. */
+  readonly recovery: { readonly reconciling: ReadonlySet<string> }
 }
 
-export const sweepOrphans = ({ live, runStore, sessions, events, execMode, reconciling }: OrphanSweepDeps) =>
+/**
+ * The invariant behind every run: a run is `running` only while a live turn of this daemon is
+ * behind it on a connection that is still open. Anything else (a write that landed late, a turn
+ * whose connection closed unseen) is found here and ended.
+ */
+export const sweepOrphans = (deps: SweepDeps): Effect.Effect<void> =>
   Effect.gen(function* () {
+    const { live, runStore, queue, sessions, events, execMode, recovery } = deps
     for (const run of live.values()) {
       if (run.isRunning && !execMode && run.client !== null && run.client.isClosed())
         run.send({ type: "CHILD.EXITED", reason: "the app-server connection of the turn is gone" })
     }
-    const stored = yield* runStore.runs.list
+    const stored = yield* heldRuns(runStore, queue, live)
     const at = new Date(yield* Clock.currentTimeMillis).toISOString()
     for (const record of stored) {
-      if (record.status !== "running" || live.has(record.runId) || reconciling.has(record.runId)) continue
+      if (record.status !== "running" || live.has(record.runId) || recovery.reconciling.has(record.runId))
+        continue
       const end = endOfRun({
         run: record,
         result: { ...new RunResultBuilder().result(), threadId: record.threadId, turnId: record.turnId },

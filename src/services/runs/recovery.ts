@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { AppServerEvent } from "../../domain/appServer/events.ts"
 import type { Turn } from "../../domain/appServer/protocol.ts"
+import type { RunId } from "../../domain/ids.ts"
 import type { RunFailure, RunRecord } from "../../domain/run.ts"
 import { endOfRun } from "../../domain/runEnd.ts"
 import { type RunResult, RunResultBuilder } from "../../domain/runResult.ts"
@@ -39,6 +40,8 @@ export interface RecoveryDeps {
   readonly requeue: (run: RunRecord) => Effect.Effect<void>
   /** Every run that was running is settled: scheduling may begin. */
   readonly reconciled: Effect.Effect<void>
+  /** On a shared queue: the runs this node held; the others are other nodes' to look after. */
+  readonly held?: ReadonlySet<RunId>
 }
 
 /** What codex knows of a run that was running. */
@@ -71,6 +74,12 @@ export const resultOfReadTurn = (run: RunRecord, turn: Turn | null): RunResult =
   return { ...builder.result(), threadId: run.threadId, turnId: turn.id, turnStatus: turn.status }
 }
 
+const heldRecords = (runStore: RunStore["Service"], held: ReadonlySet<RunId>) =>
+  Effect.map(
+    Effect.forEach([...held], (runId) => runStore.runs.get(runId)),
+    (records) => records.filter((r) => r !== null),
+  )
+
 /**
  * Hands back the queued runs (oldest first); the runs that were running are ended by a fiber of the
  * current scope once the child can be asked (or cannot be, for good).
@@ -78,7 +87,8 @@ export const resultOfReadTurn = (run: RunRecord, turn: Turn | null): RunResult =
 export const recoverRuns = (deps: RecoveryDeps) =>
   Effect.gen(function* () {
     const { runStore, events, sessions, supervisor } = deps
-    const runs = yield* runStore.runs.list
+    const held = deps.held
+    const runs = held === undefined ? yield* runStore.runs.list : yield* heldRecords(runStore, held)
     const queued = runs
       .filter((r) => r.status === "queued")
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))

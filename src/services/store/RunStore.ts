@@ -26,6 +26,13 @@ const redactFinished = (run: RunRecord): RunRecord => ({
   summary: run.summary === null ? null : redactText(run.summary),
 })
 
+/** A run's record after `f`, as every store writes it: final once finished, redacted at its end. */
+export const nextRunRecord = (run: RunRecord, f: (run: RunRecord) => RunRecord, now: string): RunRecord => {
+  const next = applyRunUpdate(run, f, now)
+  // The end brings what codex printed (command output, messages): no secret is kept.
+  return next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
+}
+
 export interface RecordTable<Id, R> {
   /** The record, or null when there is none. */
   readonly get: (id: Id) => Effect.Effect<R | null, StoreError>
@@ -54,13 +61,7 @@ export class RunStore extends Context.Service<
           list: Effect.map(store.runs, (registry) => registry.runs),
           insert: (record) => store.putRuns([record]),
           update: (runId, f) =>
-            Effect.flatMap(nowIso, (now) =>
-              store.updateRun(runId, (run) => {
-                const next = applyRunUpdate(run, f, now)
-                // The end brings what codex printed (command output, messages): no secret is kept.
-                return next.finishedAt !== null && run.finishedAt === null ? redactFinished(next) : next
-              }),
-            ),
+            Effect.flatMap(nowIso, (now) => store.updateRun(runId, (run) => nextRunRecord(run, f, now))),
         },
         sessions: {
           get: (sessionId) =>
