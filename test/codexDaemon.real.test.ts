@@ -6,11 +6,13 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { execa } from "execa"
 import { afterEach, describe, expect, it } from "vitest"
 import { codexDaemonSocketPath, resolveConfig } from "../src/config.ts"
+import { SmokeResult } from "../src/domain/status.ts"
 import { parseDaemonStartOutput } from "../src/services/supervisor/codexDaemon.ts"
+import { runCodexd } from "./support/cli.ts"
 import { withDaemonServices } from "./support/daemonHarness.ts"
 import { useModelInEnv } from "./support/modelInEnv.ts"
 import { codexBinary } from "./support/realCodex.ts"
@@ -142,4 +144,31 @@ describe("external strategy on the shared codex daemon (real codex, unix socket)
     const version = await daemonCli("version")
     expect(parseDaemonStartOutput(String(version.stdout))?.status).toBe("running")
   }, 300_000)
+
+  it("smokes the daemon of CODEX_HOME by name: started, every check ok, left running", async () => {
+    const temp = makeTempDir("codexd-codex-daemon-smoke-")
+    cleanups.push(temp.cleanup)
+    const pids = new Set<number>()
+    cleanups.push(() => stopDaemon(pids))
+    // No daemon runs (the previous test stopped its own): smoke has codexd start one.
+    const before = recordedPid("daemon.pid")
+    expect(before !== null && isAlive(before)).toBe(false)
+
+    const run = await runCodexd(["smoke", "--json"], {
+      cwd: temp.path,
+      env: {
+        CODEXD_API_BASE: "http://127.0.0.1:0",
+        CODEXD_CHILD_STRATEGY: "external",
+        CODEXD_SERVER_ENDPOINT: "codex-daemon",
+      },
+    })
+    const result = Schema.decodeUnknownSync(SmokeResult)(JSON.parse(run.stdout))
+    expect(result.checks.filter((c) => c.status !== "ok")).toEqual([])
+    expect(run.exitCode).toBe(0)
+    expect(result.checks.find((c) => c.name === "child")?.detail).toContain("attached to codex-daemon")
+    const server = recordedPid("daemon.pid")
+    expect(server).not.toBeNull()
+    if (server !== null) pids.add(server)
+    expect(server !== null && isAlive(server)).toBe(true)
+  }, 120_000)
 })
