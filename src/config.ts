@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { isLoopbackHost, settings } from "./configSettings.ts"
-import type { ResolvedConfig } from "./domain/config.ts"
+import type { CodexDaemonTarget, ResolvedConfig } from "./domain/config.ts"
 
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
   /** The environment variable (and so the flag) that holds the bad value. */
@@ -101,6 +101,29 @@ const decodeSetting = <K extends SettingKey>(
   return Result.isSuccess(decoded) ? Result.succeed(decoded.success) : Result.fail(invalid(key, text))
 }
 
+/** The endpoint naming the official shared app-server of the child's CODEX_HOME. */
+export const CODEX_DAEMON_ENDPOINT = "codex-daemon"
+
+/** The control socket `codex app-server daemon start` listens on, for a CODEX_HOME. */
+export const codexDaemonSocketPath = (codexHome: string): string =>
+  join(codexHome, "app-server-control", "app-server-control.sock")
+
+/**
+ * The shared daemon codexd may start again: the one of the child's CODEX_HOME (codex's own default
+ * is ~/.codex), when the endpoint names it or is its socket. Another socket is only attached to.
+ */
+const codexDaemonOf = (
+  endpoint: string,
+  env: Readonly<Record<string, string | undefined>>,
+): CodexDaemonTarget | null => {
+  const codexHome = resolve(env.CODEX_HOME ?? join(env.HOME ?? "/", ".codex"))
+  const socketPath = codexDaemonSocketPath(codexHome)
+  if (endpoint === CODEX_DAEMON_ENDPOINT) return { codexHome, socketPath }
+  if (endpoint.startsWith("unix://") && resolve(endpoint.slice("unix://".length)) === socketPath)
+    return { codexHome, socketPath }
+  return null
+}
+
 const parseEndpoint = (
   raw: string,
   strategy: "spawn" | "external",
@@ -111,6 +134,13 @@ const parseEndpoint = (
       ? Result.succeed(raw)
       : Result.fail(invalid("endpoint", raw, "stdio:// (the spawn strategy talks to its child over stdio)"))
   }
+  // The official shared app-server's Unix socket (`codex app-server daemon`), by name or by path.
+  if (raw === CODEX_DAEMON_ENDPOINT) return Result.succeed(raw)
+  if (raw.startsWith("unix://")) {
+    return raw.length > "unix://".length && raw.startsWith("unix:///")
+      ? Result.succeed(raw)
+      : Result.fail(invalid("endpoint", raw, "unix:///absolute/path/to/the.sock"))
+  }
   let url: URL | null = null
   try {
     url = new URL(raw)
@@ -119,7 +149,11 @@ const parseEndpoint = (
   }
   if (url === null || (url.protocol !== "ws:" && url.protocol !== "wss:") || url.port === "") {
     return Result.fail(
-      invalid("endpoint", raw, "ws://<host>:<port> (the external strategy attaches over WebSocket)"),
+      invalid(
+        "endpoint",
+        raw,
+        `ws://<host>:<port>, unix:///path/to/the.sock or ${CODEX_DAEMON_ENDPOINT} (the external strategy attaches over WebSocket)`,
+      ),
     )
   }
   // Anyone who can reach a non-loopback app-server can run commands through it: only with a token.
@@ -286,9 +320,12 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
     const childCwd = yield* pathSetting("childCwd", repoRoot, repoRoot)
     if (!input.isDirectory(childCwd)) return yield* Result.fail(invalid("childCwd", childCwd))
 
+    const codexDaemon = childStrategy === "external" ? codexDaemonOf(endpoint, input.env) : null
+
     const childCommand = (yield* given("childCommand")) ?? input.bundledCodex
-    // An attached server needs no binary of ours; a spawned one (or exec mode) must have one.
-    const needsBinary = childStrategy === "spawn" || mode === "exec"
+    // An attached server needs no binary of ours, except to start the shared daemon again; a spawned
+    // one (or exec mode) must have one.
+    const needsBinary = childStrategy === "spawn" || mode === "exec" || codexDaemon !== null
     if (childCommand === null) {
       if (needsBinary) {
         return yield* Result.fail(
@@ -346,6 +383,7 @@ export const resolveConfig = (input: ConfigInput): Result.Result<ResolvedConfig,
         childArgs,
         childCwd,
         serverTokenFile: tokenFile,
+        ...(codexDaemon === null ? {} : { codexDaemon }),
       },
     }
   })

@@ -228,7 +228,7 @@ export const settings = {
   endpoint: {
     env: "CODEXD_SERVER_ENDPOINT",
     flag: "server-endpoint",
-    form: "stdio:// with the spawn strategy, ws://<host>:<port> with the external strategy",
+    form: "stdio:// with the spawn strategy; ws://<host>:<port>, unix:///path.sock or codex-daemon with the external strategy",
     describe: "where the app-server is reached",
     schema: Schema.String,
     default: null,

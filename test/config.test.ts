@@ -200,6 +200,50 @@ describe("resolveConfig", () => {
     expect(error.expected).toMatch(/ws:\/\//)
   })
 
+  it("attaches to the shared codex daemon of the child's CODEX_HOME by name or by its socket", () => {
+    const socketPath = "/home/me/.codex/app-server-control/app-server-control.sock"
+    const byName = Result.getOrThrow(
+      resolveWith({
+        CODEXD_CHILD_STRATEGY: "external",
+        CODEXD_SERVER_ENDPOINT: "codex-daemon",
+        HOME: "/home/me",
+      }),
+    )
+    expect(byName.server).toMatchObject({
+      endpoint: "codex-daemon",
+      codexDaemon: { codexHome: "/home/me/.codex", socketPath },
+    })
+    const byPath = Result.getOrThrow(
+      resolveWith({
+        CODEXD_CHILD_STRATEGY: "external",
+        CODEXD_SERVER_ENDPOINT: "unix:///tmp/home/app-server-control/app-server-control.sock",
+        CODEX_HOME: "/tmp/home",
+      }),
+    )
+    expect(byPath.server.codexDaemon).toEqual({
+      codexHome: "/tmp/home",
+      socketPath: "/tmp/home/app-server-control/app-server-control.sock",
+    })
+    // Another socket is attached to, never started.
+    const other = Result.getOrThrow(
+      resolveWith({ CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "unix:///run/codex.sock" }),
+    )
+    expect(other.server).toMatchObject({ endpoint: "unix:///run/codex.sock" })
+    expect(other.server.codexDaemon).toBeUndefined()
+    const relative = failureOf(
+      resolveWith({ CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "unix://codex.sock" }),
+    )
+    expect(relative.expected).toBe("unix:///absolute/path/to/the.sock")
+    // Starting the daemon needs a codex binary.
+    const noBinary = resolveConfig(
+      testConfigInput({
+        bundledCodex: null,
+        env: { CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "codex-daemon" },
+      }),
+    )
+    expect(failureOf(noBinary).variable).toBe("CODEXD_CHILD_COMMAND")
+  })
+
   it("attaches to a non-loopback endpoint only with a server token", () => {
     const remote = { CODEXD_CHILD_STRATEGY: "external", CODEXD_SERVER_ENDPOINT: "ws://10.0.0.7:4500" }
     const refused = failureOf(resolveWith(remote))

@@ -44,6 +44,13 @@ export const RuntimePaths = Schema.Struct({
 })
 export type RuntimePaths = typeof RuntimePaths.Type
 
+export const CodexDaemonTarget = Schema.Struct({
+  codexHome: Schema.String,
+  /** Where `daemon start` puts its control socket: CODEX_HOME/app-server-control/app-server-control.sock. */
+  socketPath: Schema.String,
+})
+export type CodexDaemonTarget = typeof CodexDaemonTarget.Type
+
 export const ServerConfig = Schema.Struct({
   mode: ServerMode,
   endpoint: Schema.String,
@@ -53,6 +60,11 @@ export const ServerConfig = Schema.Struct({
   childCwd: Schema.String,
   /** The capability token file of an external server started with `--ws-auth capability-token`. */
   serverTokenFile: Schema.NullOr(Schema.String),
+  /**
+   * The official shared app-server (`codex app-server daemon`) of a CODEX_HOME, when the endpoint is
+   * its socket: codexd starts it again (`daemon start`) when it is gone, and never stops it.
+   */
+  codexDaemon: Schema.optionalKey(Schema.NullOr(CodexDaemonTarget)),
 })
 export type ServerConfig = typeof ServerConfig.Type
 

@@ -38,6 +38,7 @@ import { Store } from "../store/Store.ts"
 import type { AppServerProcess } from "../transport/appServerProcess.ts"
 import { appServerConnectionActor } from "./appServerConnectionActor.ts"
 import { childProcessActor } from "./childProcessActor.ts"
+import { makeDaemonStartBudget } from "./codexDaemon.ts"
 import { execProbeActor } from "./execProbeActor.ts"
 import { reapStaleChild } from "./staleChild.ts"
 
@@ -181,6 +182,15 @@ const makeSupervisor = (options: SupervisorOptions) =>
         appServerConnection: appServerConnectionActor(bridge, {
           ...actorOptions,
           tokenFile: config.server.serverTokenFile,
+          codexDaemon:
+            config.server.codexDaemon === undefined || config.server.codexDaemon === null
+              ? null
+              : {
+                  target: config.server.codexDaemon,
+                  command: config.server.childCommand,
+                  cwd: config.server.childCwd,
+                  budget: makeDaemonStartBudget(options.maxRestarts, options.restartWindowMs),
+                },
         }),
         execProbe: execProbeActor(bridge),
       },

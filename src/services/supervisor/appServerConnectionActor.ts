@@ -1,23 +1,45 @@
 /**
  * The `appServerConnection` actor of the external strategy, as an Effect program that lives as long
  * as the actor: one WebSocket connection to an app-server someone else runs
- * (`codex app-server --listen ws://…`), with its client. Reports the readiness gate (initialize
+ * (`codex app-server --listen ws://…`, or the shared `codex app-server daemon` on its Unix socket),
+ * with its client. Reports the readiness gate (initialize
  * answered) and the connection's end as the child's exit; stopping the actor only closes the
  * connection. The server itself is never signalled: it is not ours.
  */
 import { readFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { CODEX_DAEMON_ENDPOINT } from "../../config.ts"
+import type { CodexDaemonTarget } from "../../domain/config.ts"
 import type { AppServerConnectionInput, ChildMachineEvent } from "../../machines/childMachine.ts"
 import { makeAppServerClient } from "../appServer/AppServerClient.ts"
 import type { Bridge } from "../runtime.ts"
 import { TransportClosedError } from "../transport/Transport.ts"
 import { connectWsTransport } from "../transport/wsTransport.ts"
 import { type ChildActorOptions, eventTime, handshake } from "./attachment.ts"
+import { type makeDaemonStartBudget, startCodexDaemon } from "./codexDaemon.ts"
 
 export interface AppServerConnectionActorOptions extends ChildActorOptions {
   /** The capability token of a server started with `--ws-auth capability-token`; read at each attempt. */
   readonly tokenFile: string | null
+  /** The shared codex daemon behind the endpoint, which codexd starts again when it does not answer. */
+  readonly codexDaemon: {
+    readonly target: CodexDaemonTarget
+    readonly command: string
+    readonly cwd: string
+    readonly budget: ReturnType<typeof makeDaemonStartBudget>
+  } | null
+}
+
+/**
+ * The WebSocket URL of an endpoint: ws:// as given; a Unix socket (`unix://PATH`, or the codex
+ * daemon's) in the `ws` client's `ws+unix://PATH:/` form (codex's control socket speaks WebSocket).
+ */
+export const webSocketUrlOf = (endpoint: string, codexDaemon: CodexDaemonTarget | null): string => {
+  if (endpoint === CODEX_DAEMON_ENDPOINT && codexDaemon !== null)
+    return `ws+unix://${codexDaemon.socketPath}:/`
+  if (endpoint.startsWith("unix://")) return `ws+unix://${endpoint.slice("unix://".length)}:/`
+  return endpoint
 }
 
 class ServerTokenError extends Schema.TaggedError<ServerTokenError>()("ServerTokenError", {
@@ -53,12 +75,13 @@ export const appServerConnectionActor = (bridge: Bridge<never>, options: AppServ
       )
       if (token._tag === "Failure") return yield* dropped(token.failure.message)
 
-      const opened = yield* Effect.result(
+      const url = webSocketUrlOf(input.endpoint, options.codexDaemon?.target ?? null)
+      const connect = Effect.result(
         Effect.acquireRelease(
           Effect.tryPromise({
             try: () =>
               connectWsTransport({
-                url: input.endpoint,
+                url,
                 ...(token.success === undefined ? {} : { token: token.success }),
                 ...(options.onRawLine === undefined ? {} : { onRawLine: options.onRawLine }),
               }),
@@ -72,6 +95,17 @@ export const appServerConnectionActor = (bridge: Bridge<never>, options: AppServ
           (transport) => Effect.sync(() => transport.close()),
         ),
       )
+      let opened = yield* connect
+      // The shared daemon is down (codex does not restart it): start it, within the budget, and
+      // attach again. `daemon start` leaves a daemon that already runs alone.
+      const daemon = options.codexDaemon
+      if (opened._tag === "Failure" && daemon !== null) {
+        const refused = yield* daemon.budget.take
+        if (refused !== null) return yield* dropped(`${opened.failure}; ${refused}`)
+        const started = yield* Effect.result(startCodexDaemon(daemon.command, daemon.cwd))
+        if (started._tag === "Failure") return yield* dropped(started.failure.message)
+        opened = yield* connect
+      }
       if (opened._tag === "Failure") return yield* dropped(opened.failure)
 
       const transport = opened.success
