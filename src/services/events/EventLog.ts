@@ -228,6 +228,10 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
             }),
       )
 
+    /**
+     * A burst larger than what is left of the block is emitted a block at a time, never event by
+     * event: a backlog grows its batches, and a step per event would let it grow further.
+     */
     const publishAll = (inputs: ReadonlyArray<EventInput>): Effect.Effect<void> =>
       Effect.suspend(() =>
         reservedThrough - lastSeq >= inputs.length
@@ -235,7 +239,16 @@ const makeEventLog = ({ store, log, logPath, maxEntries, cache, options }: MakeE
               for (const input of inputs) emit(input, now)
               return blockLow() ? reserveAhead : Effect.void
             })
-          : Effect.forEach(inputs, publish, { discard: true }),
+          : Effect.gen(function* () {
+              let next = 0
+              while (next < inputs.length) {
+                while (lastSeq >= reservedThrough) yield* reserveNextBlock
+                const now = yield* Clock.currentTimeMillis
+                const until = Math.min(inputs.length, next + (reservedThrough - lastSeq))
+                for (; next < until; next++) emit(inputs[next] as EventInput, now)
+              }
+              yield* reserveAhead
+            }),
       )
 
     /**

@@ -29,7 +29,10 @@ export const openEventLogFile = (path: string, rotation: RotationPolicy): EventL
   let pending: Array<string> = []
   const handOver = () => {
     if (pending.length === 0) return
-    const lines = `${pending.join("\n")}\n`
+    // Joined with its last newline: `join` gives a flat string, and adding "\n" after it would make
+    // a rope that sonic-boom's byteLength copies once more.
+    pending.push("")
+    const lines = pending.join("\n")
     pending = []
     destination.write(lines)
   }
